@@ -1,0 +1,55 @@
+/* pyns native API: the part Python sees through cffi.
+ *
+ * This header must stay parseable by cffi's cdef (plain declarations and
+ * integer #defines only): csrc/native_build.py feeds it to cdef verbatim.
+ * Every function returns a negative value on failure and fills one
+ * struct pyns_error: the step that failed, errno, and a message with
+ * context (paths, names) that Python turns into one exception.
+ */
+
+#define PYNS_TS_START 0
+#define PYNS_TS_CHILD 1
+#define PYNS_TS_CGROUP 2
+#define PYNS_TS_NETWORK 3
+#define PYNS_TS_ROOTFS 4
+#define PYNS_TS_PIVOT 5
+#define PYNS_TS_EXEC 6
+#define PYNS_TS_RETURN 7
+#define PYNS_TS_COUNT 8
+
+#define PYNS_SUP_FORWARD_SIGNALS 1
+#define PYNS_SUP_REAP_ALL 2
+
+struct pyns_error {
+    int errnum;          /* errno of the failing call, 0 if none */
+    char step[32];       /* "clone", "cgroup", "mount", "pivot_root", "exec", ... */
+    char msg[480];       /* what was being done, with paths */
+};
+
+struct pyns_exit {
+    int exit_code;       /* docker style: the code, or 128+signal */
+    int signal;          /* terminating signal, 0 if it exited */
+    int oom_killed;      /* the cgroup's oom_kill counter went up */
+    long long finished_ns;   /* CLOCK_REALTIME, nanoseconds */
+};
+
+struct pyns_plan;
+
+struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error *err);
+void pyns_plan_free(struct pyns_plan *plan);
+
+/* clone + child setup + execve. Returns the pid (in the caller's pid
+ * namespace) once the child has exec'd, or -1 with err filled when any
+ * step failed (the child is reaped). ts receives PYNS_TS_COUNT
+ * CLOCK_MONOTONIC nanosecond timestamps (0 for steps not reached). */
+int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int stderr_fd,
+               long long *ts, struct pyns_error *err);
+
+/* Relay the container's stdout/stderr (pipe read ends, -1 for none) to the
+ * tee fds (-1 for none) and to the plan's log file as docker json-file
+ * lines, until pid exits; record the exit in the plan's exit file. */
+int pyns_supervise(const struct pyns_plan *plan, int pid, int out_fd, int err_fd,
+                   int tee_out, int tee_err, int flags, struct pyns_exit *ex,
+                   struct pyns_error *err);
+
+long long pyns_monotonic_ns(void);

@@ -1,0 +1,343 @@
+/* clone() with namespace flags, then everything up to execve() in C.
+ *
+ * The child is created with CLONE_VM|CLONE_VFORK: no page tables are
+ * copied (a big Python parent costs nothing extra) and the caller sleeps
+ * until the child has exec'd or died. Because the child shares memory it
+ * reports failure by writing (step, errno, message) straight into the
+ * caller's struct pyns_error and setting a flag, then _exit()s. It also
+ * writes its phase timestamps into the caller's array.
+ *
+ * The child joins its cgroups itself (writing "0" to cgroup.procs), so it
+ * is in its cgroup before it execs and the parent has nothing to do in
+ * between; the cgroup namespace is unshared afterwards so its root is the
+ * container's own cgroup. */
+#include "pyns.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define CHILD_STACK (256 * 1024)
+
+struct child_ctx {
+    const struct pyns_plan *plan;
+    int stdio[3];
+    long long *ts;
+    struct pyns_error *err;
+    volatile int failed;
+};
+
+long long pyns_monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+long long pyns_realtime_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void reset_signals(void)
+{
+    struct sigaction sa;
+    int sig;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (sig = 1; sig < _NSIG; sig++)
+        sigaction(sig, &sa, NULL); /* EINVAL for SIGKILL/SIGSTOP is fine */
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int join_cgroups(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    size_t i;
+    for (i = 0; i < plan->ncgroup_procs; i++) {
+        int fd = open(plan->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, "0", 1) < 0) {
+            pyns_err_set(err, "cgroup", errno, "join ", plan->cgroup_procs[i]);
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    if (plan->cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+        pyns_err_set(err, "cgroup", errno, "unshare cgroup namespace", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_network(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    if (plan->netns) {
+        int fd = open(plan->netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+            pyns_err_set(err, "network", errno, "join network namespace ", plan->netns);
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    if (plan->lo_up) {
+        struct ifreq ifr;
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            pyns_err_set(err, "network", errno, "socket for lo", NULL);
+            return -1;
+        }
+        memset(&ifr, 0, sizeof ifr);
+        pyns_strlcpy(ifr.ifr_name, "lo", sizeof ifr.ifr_name);
+        int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+        if (rc == 0) {
+            ifr.ifr_flags |= IFF_UP;
+            rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+        }
+        int e = errno;
+        close(s);
+        if (rc < 0) {
+            pyns_err_set(err, "network", e, "bring lo up", NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int set_rlimits(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    size_t i;
+    for (i = 0; i < plan->nrlimits; i++) {
+        struct rlimit r;
+        r.rlim_cur = plan->rlimits[i].soft;
+        r.rlim_max = plan->rlimits[i].hard;
+        if (syscall(SYS_prlimit64, 0, plan->rlimits[i].resource, &r, NULL) < 0) {
+            pyns_err_set(err, "rlimit", errno, "setrlimit", NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t i, n = pyns_strlcpy(buf, path, sizeof buf);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -1;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+static int setup_stdio(const int stdio[3], struct pyns_error *err)
+{
+    int tmp[3], i;
+    /* Move to high fds first so that 0/1/2 in the source list survive. */
+    for (i = 0; i < 3; i++) {
+        tmp[i] = -1;
+        if (stdio[i] >= 0 && (tmp[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 10)) < 0) {
+            pyns_err_set(err, "stdio", errno, "dup", NULL);
+            return -1;
+        }
+    }
+    for (i = 0; i < 3; i++) {
+        if (tmp[i] >= 0 && dup2(tmp[i], i) < 0) {
+            pyns_err_set(err, "stdio", errno, "dup2", NULL);
+            return -1;
+        }
+    }
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    return 0;
+}
+
+static const char *env_path(char *const *env)
+{
+    for (; *env; env++)
+        if (!strncmp(*env, "PATH=", 5))
+            return *env + 5;
+    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+/* execve with a PATH search in the container's PATH (not the caller's). */
+static void exec_command(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    const char *file = plan->argv[0];
+    if (strchr(file, '/')) {
+        execve(file, plan->argv, plan->env);
+        pyns_err_set(err, "exec", errno, file, NULL);
+        return;
+    }
+    const char *p = env_path(plan->env);
+    int saw_eacces = 0, last = ENOENT;
+    char buf[4096];
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n == 0) {
+            buf[0] = '.';
+            n = 1;
+        } else {
+            if (n >= sizeof buf - 2)
+                n = sizeof buf - 2;
+            memcpy(buf, p, n);
+        }
+        buf[n] = '/';
+        buf[n + 1] = '\0';
+        pyns_strlcat(buf, file, sizeof buf);
+        execve(buf, plan->argv, plan->env);
+        if (errno == EACCES)
+            saw_eacces = 1;
+        else if (errno != ENOENT && errno != ENOTDIR) {
+            last = errno;
+            break;
+        }
+        p = colon ? colon + 1 : p + strlen(p);
+    }
+    pyns_err_set(err, "exec", saw_eacces ? EACCES : last, file, NULL);
+}
+
+static int child_main(void *arg)
+{
+    struct child_ctx *c = arg;
+    const struct pyns_plan *plan = c->plan;
+    struct pyns_error *err = c->err;
+    long long *ts = c->ts;
+    sigset_t none;
+
+    reset_signals();
+    if (ts)
+        ts[PYNS_TS_CHILD] = pyns_monotonic_ns();
+    if (plan->pdeathsig && prctl(PR_SET_PDEATHSIG, plan->pdeathsig, 0, 0, 0) < 0) {
+        pyns_err_set(err, "pdeathsig", errno, "prctl", NULL);
+        goto fail;
+    }
+    if (join_cgroups(plan, err) < 0)
+        goto fail;
+    if (ts)
+        ts[PYNS_TS_CGROUP] = pyns_monotonic_ns();
+    if (setup_network(plan, err) < 0)
+        goto fail;
+    if (ts)
+        ts[PYNS_TS_NETWORK] = pyns_monotonic_ns();
+    if (pyns_setup_rootfs(plan, ts, err) < 0)
+        goto fail;
+    if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) {
+        pyns_err_set(err, "hostname", errno, "sethostname ", plan->hostname);
+        goto fail;
+    }
+    if (set_rlimits(plan, err) < 0)
+        goto fail;
+    if (plan->cwd) {
+        if (mkdir_p(plan->cwd) < 0 && errno != EROFS) {
+            pyns_err_set(err, "chdir", errno, "mkdir ", plan->cwd);
+            goto fail;
+        }
+        if (chdir(plan->cwd) < 0) {
+            pyns_err_set(err, "chdir", errno, "chdir ", plan->cwd);
+            goto fail;
+        }
+    }
+    if (pyns_setup_identity(plan, err) < 0)
+        goto fail;
+    if (setup_stdio(c->stdio, err) < 0)
+        goto fail;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (ts)
+        ts[PYNS_TS_EXEC] = pyns_monotonic_ns();
+    exec_command(plan, err);
+fail:
+    c->failed = 1;
+    _exit(127);
+}
+
+int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int stderr_fd,
+               long long *ts, struct pyns_error *err)
+{
+    struct child_ctx ctx;
+    sigset_t all, old;
+    int i;
+
+    memset(err, 0, sizeof *err);
+    if (ts)
+        for (i = 0; i < PYNS_TS_COUNT; i++)
+            ts[i] = 0;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.plan = plan;
+    ctx.stdio[0] = stdin_fd;
+    ctx.stdio[1] = stdout_fd;
+    ctx.stdio[2] = stderr_fd;
+    ctx.ts = ts;
+    ctx.err = err;
+
+    char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        pyns_err_set(err, "clone", errno, "allocate child stack", NULL);
+        return -1;
+    }
+    /* No signal handler of the caller may run in the child (it shares the
+     * caller's memory); the child resets them all before unblocking. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (ts)
+        ts[PYNS_TS_START] = pyns_monotonic_ns();
+    int pid = clone(child_main, stack + CHILD_STACK,
+                    plan->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, CHILD_STACK);
+    if (ts)
+        ts[PYNS_TS_RETURN] = pyns_monotonic_ns();
+    if (pid < 0) {
+        pyns_err_set(err, "clone", clone_errno, "clone with namespace flags", NULL);
+        return -1;
+    }
+    if (ctx.failed) {
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+        return -1;
+    }
+    return pid;
+}

@@ -1,0 +1,30 @@
+"""Build glue: the cffi module from csrc/ and the two small executables.
+
+`pip install .` compiles ``pyns._native`` (cffi out-of-line API) and, in
+build_py, ``pyns/libexec/pyns-monitor`` and ``pyns/libexec/pyns-init``:
+static binaries because the monitor should stay tiny in memory and init
+must run inside any image, even one without a libc.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(ROOT, "csrc"))
+from native_build import build_executables  # noqa: E402
+
+
+class BuildPyWithExecutables(build_py):
+    def run(self) -> None:
+        super().run()
+        build_executables(os.path.join(self.build_lib, "pyns", "libexec"))
+
+
+setup(
+    cffi_modules=["csrc/native_build.py:ffibuilder"],
+    cmdclass={"build_py": BuildPyWithExecutables},
+)

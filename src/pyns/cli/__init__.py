@@ -1,0 +1,1 @@
+"""The `pyns` command line: click commands that parse, call the engine, render."""

@@ -1,0 +1,35 @@
+"""Small helpers shared by the CLI command modules."""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterable
+
+import click
+
+from pyns.errors import PynsError
+
+
+def engine(ctx: click.Context):  # -> pyns.engine.Engine
+    from pyns.engine import Engine
+
+    return Engine(ctx.find_root().obj["root"])
+
+
+def for_each(targets: Iterable[str], action: Callable[[str], str | None]) -> int:
+    """Run action on every target like docker does for multi-target verbs:
+    print what it returns, report each failure on stderr, exit 1 if any failed."""
+    failed = False
+    for t in targets:
+        try:
+            out = action(t)
+            if out is not None:
+                click.echo(out)
+        except PynsError as e:
+            click.echo(f"Error: {e}", err=True)
+            failed = True
+    return 1 if failed else 0
+
+
+def fail(message: str, code: int = 125) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)

@@ -1,0 +1,358 @@
+"""Container verbs: run, create, start, stop, restart, kill, rm, ps, logs,
+inspect, wait, top. Each parses flags, calls the engine, renders."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from pyns.cli import render
+from pyns.cli.common import engine, fail, for_each
+from pyns.errors import PynsError
+
+
+def _run_options(f):  # noqa: ANN001 - click decorator stack
+    opts = [
+        click.option("-e", "--env", "env", multiple=True, help="Set environment variables"),
+        click.option("--env-file", multiple=True, type=click.Path(dir_okay=False), help="Read in a file of environment variables"),
+        click.option("-w", "--workdir", help="Working directory inside the container"),
+        click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+        click.option("-h", "--hostname", help="Container host name"),
+        click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
+        click.option("-v", "--volume", "volumes", multiple=True, help="Bind mount a volume"),
+        click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory"),
+        click.option("--read-only", is_flag=True, help="Mount the container's root filesystem as read only"),
+        click.option("-m", "--memory", help="Memory limit"),
+        click.option("--memory-swap", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+        click.option("--cpus", help="Number of CPUs"),
+        click.option("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)"),
+        click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)"),
+        click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)"),
+        click.option("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)"),
+        click.option("--network", "--net", "network", help="Connect a container to a network (none, host)"),
+        click.option("--stop-signal", help="Signal to stop the container"),
+        click.option("--stop-timeout", type=int, help="Timeout (in seconds) to stop a container"),
+        click.option("--init", is_flag=True, default=None, help="Run an init inside the container that forwards signals and reaps processes"),
+        click.option("--privileged", is_flag=True, help="Give extended privileges to this container"),
+        click.option("--cap-add", multiple=True, help="Add Linux capabilities"),
+        click.option("--cap-drop", multiple=True, help="Drop Linux capabilities"),
+        click.option("--security-opt", multiple=True, help="Security Options"),
+        click.option("--ulimit", multiple=True, help="Ulimit options"),
+        click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
+        click.option("--name", help="Assign a name to the container"),
+        click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
+        click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
+        click.argument("image"),
+        click.argument("command", nargs=-1, type=click.UNPROCESSED),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
+    """CLI flags -> the library's (Docker SDK) keyword arguments."""
+    from pyns import options
+
+    env: list[str] = []
+    for path in o["env_file"]:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                env += options.parse_env_file(fh.read(), os.environ.get)
+        except OSError as e:
+            fail(f"open {path}: {e.strerror.lower() if e.strerror else e}")
+    env += options.parse_env(list(o["env"]), os.environ.get) if o["env"] else []
+    labels = dict(options.parse_key_value(x) for x in o["label"]) if o["label"] else None
+    kw: dict[str, Any] = {
+        "environment": env or None,
+        "working_dir": o["workdir"],
+        "user": o["user"],
+        "hostname": o["hostname"],
+        "entrypoint": [o["entrypoint"]] if o["entrypoint"] is not None else None,
+        "volumes": list(o["volumes"]) or None,
+        "tmpfs": list(o["tmpfs"]) or None,
+        "read_only": o["read_only"],
+        "mem_limit": o["memory"],
+        "memswap_limit": o["memory_swap"],
+        "nano_cpus": options.parse_cpus(o["cpus"]) if o["cpus"] else None,
+        "cpu_shares": o["cpu_shares"],
+        "pids_limit": o["pids_limit"],
+        "cpuset_cpus": o["cpuset_cpus"],
+        "cpuset_mems": o["cpuset_mems"],
+        "network_mode": o["network"],
+        "stop_signal": o["stop_signal"],
+        "stop_timeout": o["stop_timeout"],
+        "init": o["init"],
+        "privileged": o["privileged"],
+        "cap_add": list(o["cap_add"]) or None,
+        "cap_drop": list(o["cap_drop"]) or None,
+        "security_opt": list(o["security_opt"]) or None,
+        "ulimits": list(o["ulimit"]) or None,
+        "labels": labels,
+        "name": o["name"],
+        "auto_remove": o["rm"],
+        "stdin_open": o["interactive"],
+    }
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False}
+
+
+@click.command(context_settings=RUN_CONTEXT)
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
+@_run_options
+@click.pass_context
+def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], **o: Any) -> None:
+    """Create and run a new container from an image."""
+    eng = engine(ctx)
+    kw = _create_kwargs(o)
+    c = eng.containers.create(image, list(command) or None, **kw)
+    if detach:
+        try:
+            c.start()
+        except PynsError:
+            if o["rm"]:
+                c.remove(force=True)
+            raise
+        click.echo(c.id)
+        return
+    code = 0
+    try:
+        sys.stdout.flush()
+        info = eng.manager.run_attached(
+            c.id, stdin=0 if o["interactive"] else -1,
+            tee_out=sys.stdout.fileno(), tee_err=sys.stderr.fileno(), forward_signals=True)
+        code = info.exit_code
+    finally:
+        if o["rm"]:
+            c.remove(force=True)
+    ctx.exit(code)
+
+
+@click.command(context_settings=RUN_CONTEXT)
+@_run_options
+@click.pass_context
+def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
+    """Create a new container."""
+    c = engine(ctx).containers.create(image, list(command) or None, **_create_kwargs(o))
+    click.echo(c.id)
+
+
+@click.command()
+@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def start(ctx: click.Context, attach: bool, containers: tuple[str, ...]) -> None:
+    """Start one or more stopped containers."""
+    eng = engine(ctx)
+    if attach:
+        if len(containers) != 1:
+            fail("you cannot start and attach multiple containers at once")
+        c = eng.containers.get(containers[0])
+        c.start()
+        _stream_logs(c, follow=True, tail=None, timestamps=False)
+        c.wait()
+        ctx.exit(c.attrs["State"]["ExitCode"])
+
+    def one(ref: str) -> str:
+        eng.containers.get(ref).start()
+        return ref
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command()
+@click.option("-t", "--time", "timeout", type=int, default=None, help="Seconds to wait before killing the container")
+@click.option("-s", "--signal", "sig", default=None, help="Signal to send to the container")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def stop(ctx: click.Context, timeout: int | None, sig: str | None, containers: tuple[str, ...]) -> None:
+    """Stop one or more running containers."""
+    eng = engine(ctx)
+
+    def one(ref: str) -> str:
+        eng.manager.stop(eng.containers.get(ref).id, timeout, sig)
+        return ref
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command()
+@click.option("-t", "--time", "timeout", type=int, default=None, help="Seconds to wait before killing the container")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def restart(ctx: click.Context, timeout: int | None, containers: tuple[str, ...]) -> None:
+    """Restart one or more containers."""
+    eng = engine(ctx)
+
+    def one(ref: str) -> str:
+        eng.containers.get(ref).restart(timeout)
+        return ref
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command()
+@click.option("-s", "--signal", "sig", default="KILL", show_default=True, help="Signal to send to the container")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def kill(ctx: click.Context, sig: str, containers: tuple[str, ...]) -> None:
+    """Kill one or more running containers."""
+    eng = engine(ctx)
+
+    def one(ref: str) -> str:
+        eng.containers.get(ref).kill(sig)
+        return ref
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command()
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container (uses SIGKILL)")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated with the container")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def rm(ctx: click.Context, force: bool, volumes: bool, containers: tuple[str, ...]) -> None:
+    """Remove one or more containers."""
+    eng = engine(ctx)
+
+    def one(ref: str) -> str:
+        eng.containers.get(ref).remove(v=volumes, force=force)
+        return ref
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command()
+@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default shows just running)")
+@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@click.option("-n", "--last", type=int, default=-1, help="Show n last created containers (includes all states)")
+@click.option("-l", "--latest", is_flag=True, help="Show the latest created container (includes all states)")
+@click.option("--format", "fmt", default=None, help="Format output: table, json, or a Go template")
+@click.pass_context
+def ps(ctx: click.Context, all_: bool, quiet: bool, no_trunc: bool, last: int, latest: bool, fmt: str | None) -> None:
+    """List containers."""
+    eng = engine(ctx)
+    if latest:
+        last = 1
+    cs = eng.containers.list(all=all_ or last > 0)
+    if last > 0:
+        cs = cs[:last]
+    if quiet:
+        for c in cs:
+            click.echo(c.id if no_trunc else c.short_id)
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [render.container_row(c.attrs, now, no_trunc) for c in cs]
+    if fmt == "json":
+        click.echo(render.json_lines(rows), nl=False)
+    elif fmt and fmt != "table":
+        for r in rows:
+            click.echo(render.go_template(fmt, r))
+    else:
+        click.echo(render.ps_table(rows), nl=False)
+
+
+def _stream_logs(c: Any, follow: bool, tail: int | None, timestamps: bool) -> None:
+    from pyns.containers import logs as logs_mod
+
+    path = c.attrs["LogPath"]
+    entries = (logs_mod.follow(path, tail, lambda: c._m.is_running(c.id)) if follow
+               else logs_mod.read_entries(path, tail))
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for e in entries:
+        stream = err if e.stream == "stderr" else out
+        if timestamps:
+            stream.write(e.time.encode() + b" ")
+        stream.write(e.data)
+        if follow:
+            stream.flush()
+    out.flush()
+    err.flush()
+
+
+@click.command()
+@click.option("-f", "--follow", is_flag=True, help="Follow log output")
+@click.option("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps")
+@click.argument("container")
+@click.pass_context
+def logs(ctx: click.Context, follow: bool, tail: str, timestamps: bool, container: str) -> None:
+    """Fetch the logs of a container."""
+    c = engine(ctx).containers.get(container)
+    n = None
+    if tail != "all":
+        try:
+            n = int(tail)
+        except ValueError:
+            fail(f'invalid value for "tail": {tail!r}')
+        if n is not None and n < 0:
+            n = None
+    _stream_logs(c, follow, n, timestamps)
+
+
+@click.command()
+@click.option("-f", "--format", "fmt", default=None, help="Format output using a Go template")
+@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None, help="Return JSON for specified type")
+@click.argument("names", nargs=-1, required=True)
+@click.pass_context
+def inspect(ctx: click.Context, fmt: str | None, kind: str | None, names: tuple[str, ...]) -> None:
+    """Return low-level information on containers and images."""
+    eng = engine(ctx)
+    found: list[Any] = []
+    failed = False
+    for n in names:
+        try:
+            if kind in (None, "container"):
+                try:
+                    found.append(eng.containers.get(n).attrs)
+                    continue
+                except PynsError:
+                    if kind == "container":
+                        raise
+            found.append(eng.images.get(n).attrs)
+        except PynsError:
+            click.echo(f"Error: No such object: {n}", err=True)
+            failed = True
+    if fmt:
+        for obj in found:
+            click.echo(render.go_template(fmt, obj))
+    else:
+        click.echo(json.dumps(found, indent=4))
+    ctx.exit(1 if failed else 0)
+
+
+@click.command()
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_context
+def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
+    """Block until one or more containers stop, then print their exit codes."""
+    eng = engine(ctx)
+
+    def one(ref: str) -> str:
+        return str(eng.containers.get(ref).wait()["StatusCode"])
+
+    ctx.exit(for_each(containers, one))
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.argument("container")
+@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
+    """Display the running processes of a container."""
+    from pyns import formatting
+
+    res = engine(ctx).containers.get(container).top(" ".join(ps_args) or None)
+    click.echo(formatting.render_table(res["Titles"], res["Processes"]), nl=False)
+
+
+def register(group: click.Group) -> None:
+    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top):
+        group.add_command(cmd)

@@ -1,0 +1,61 @@
+"""Entry point: the `pyns` group, global options, and error -> exit code mapping.
+
+Every engine error becomes one line on stderr, ``Error: ...``, and docker's
+exit codes: 125 for an engine or usage error, 126/127 when the container's
+command cannot be run, otherwise whatever the command itself returned.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pyns.cli import containers as containers_cmds
+from pyns.cli import images as images_cmds
+
+CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--root", envvar="PYNS_ROOT", default="/var/lib/pyns", show_default=True,
+              help="Engine state directory (env PYNS_ROOT).")
+@click.version_option(package_name="pyns", prog_name="pyns")
+@click.pass_context
+def cli(ctx: click.Context, root: str) -> None:
+    """A container engine for Linux, with docker's verbs."""
+    ctx.obj = {"root": root}
+
+
+containers_cmds.register(cli)
+images_cmds.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from pyns.errors import PynsError
+
+    try:
+        rv = cli.main(args=argv, prog_name="pyns", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.UsageError as e:
+        msg = e.format_message()
+        hint = f"\nSee '{e.ctx.command_path} --help'." if e.ctx else ""
+        click.echo(f"Error: {msg}{hint}", err=True)
+        sys.exit(125)
+    except click.ClickException as e:
+        click.echo(f"Error: {e.format_message()}", err=True)
+        sys.exit(125)
+    except PynsError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

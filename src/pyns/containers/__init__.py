@@ -1,0 +1,1 @@
+"""Containers: the state store, lifecycle operations and the library objects."""

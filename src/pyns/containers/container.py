@@ -1,0 +1,143 @@
+"""Container and ContainerCollection: the Docker-SDK-shaped library face."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from pyns.containers import logs as logs_mod
+from pyns.containers.manager import ContainerManager
+from pyns.errors import ContainerError
+
+
+class Container:
+    """A container, like docker.models.containers.Container."""
+
+    def __init__(self, manager: ContainerManager, cid: str) -> None:
+        self._m = manager
+        self.id = cid
+        self.attrs: dict[str, Any] = {}
+        self.reload()
+
+    def __repr__(self) -> str:
+        return f"<Container: {self.short_id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Container) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def name(self) -> str:
+        return self.attrs["Name"].lstrip("/")
+
+    @property
+    def status(self) -> str:
+        return self.attrs["State"]["Status"]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.attrs["Config"].get("Labels") or {}
+
+    @property
+    def image(self) -> Any:
+        return self._m.images.get(self.attrs["Image"])
+
+    def reload(self) -> None:
+        self.attrs = self._m.inspect(self.id)
+
+    def start(self) -> None:
+        self._m.start(self.id)
+        self.reload()
+
+    def stop(self, timeout: int | None = None) -> None:
+        self._m.stop(self.id, timeout)
+        self.reload()
+
+    def kill(self, signal: int | str | None = None) -> None:
+        self._m.kill(self.id, signal)
+
+    def restart(self, timeout: int | None = None) -> None:
+        self._m.restart(self.id, timeout)
+        self.reload()
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the container stops; docker's {"StatusCode": n, "Error": ...}."""
+        if not self._m.wait_stopped(self.id, timeout):
+            raise TimeoutError(f"container {self.short_id} still running after {timeout}s")
+        self.reload()
+        state = self.attrs["State"]
+        return {"StatusCode": state["ExitCode"], "Error": {"Message": state["Error"]} if state["Error"] else None}
+
+    def logs(self, stdout: bool = True, stderr: bool = True, stream: bool = False,
+             timestamps: bool = False, tail: int | str = "all", follow: bool | None = None) -> Any:
+        """Output as bytes, or an iterator of chunks with stream=True (follow then defaults on)."""
+        n = None if tail == "all" else int(tail)
+        path = self.attrs["LogPath"]
+        follow = stream if follow is None else follow
+
+        def chunks() -> Iterator[bytes]:
+            src = (logs_mod.follow(path, n, lambda: self._m.is_running(self.id)) if follow
+                   else iter(logs_mod.read_entries(path, n)))
+            for e in src:
+                if (e.stream == "stdout" and stdout) or (e.stream == "stderr" and stderr):
+                    yield (e.time.encode() + b" " + e.data) if timestamps else e.data
+
+        return chunks() if stream else b"".join(chunks())
+
+    def remove(self, v: bool = False, force: bool = False) -> None:
+        self._m.remove(self.id, force=force, volumes=v)
+
+    def top(self, ps_args: str | None = None) -> dict[str, Any]:
+        return self._m.top(self.id, ps_args or "-ef")
+
+
+class ContainerCollection:
+    """engine.containers, like docker.models.containers.ContainerCollection."""
+
+    def __init__(self, manager: ContainerManager) -> None:
+        self._m = manager
+
+    def create(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        kwargs.pop("detach", None)
+        return Container(self._m, self._m.create(image, command, **kwargs))
+
+    def get(self, container_id: str) -> Container:
+        return Container(self._m, self._m.store.resolve(container_id))
+
+    def list(self, all: bool = False) -> list[Container]:
+        out = []
+        for cid in self._m.list(all=all):
+            try:
+                out.append(Container(self._m, cid))
+            except Exception:  # removed while listing
+                continue
+        return out
+
+    def run(self, image: str, command: Any = None, stdout: bool = True, stderr: bool = False,
+            remove: bool = False, detach: bool = False, **kwargs: Any) -> Any:
+        """Start a container. Detached: returns the Container. Else: waits,
+        returns its output (bytes) and raises ContainerError on a non-zero exit."""
+        if detach:
+            kwargs["auto_remove"] = kwargs.get("auto_remove") or remove
+            c = self.create(image, command, **kwargs)
+            c.start()
+            return c
+        c = self.create(image, command, **kwargs)
+        try:
+            info = self._m.run_attached(c.id)
+            out = c.logs(stdout=stdout, stderr=stderr)
+            err = c.logs(stdout=False, stderr=True) if info.exit_code != 0 else None
+        except BaseException:
+            if remove:
+                c.remove(force=True)
+            raise
+        if remove:
+            c.remove(force=True)
+        if info.exit_code != 0:
+            cmd = (c.attrs["Config"].get("Entrypoint") or []) + (c.attrs["Config"].get("Cmd") or [])
+            raise ContainerError(c, info.exit_code, " ".join(cmd), image, err)
+        return out

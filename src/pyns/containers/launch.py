@@ -1,0 +1,216 @@
+"""Start a container: from its stored config and image to a running process.
+
+``prepare`` resolves everything (layers, user, mounts, cgroup, plan) in
+Python; then either the C monitor starts it detached, or this process
+spawns and supervises it in the foreground. Both record the same state.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from pyns import options
+from pyns.containers import mounts as mounts_mod
+from pyns.containers.rootfs_files import read_file
+from pyns.containers.config import resources_from_host_config
+from pyns.containers.status import now_rfc3339
+from pyns.containers.store import ContainerStore
+from pyns.errors import PynsError
+from pyns.runtime import capabilities, defaults, native, procs
+from pyns.runtime.cgroups import Cgroup, detect
+from pyns.runtime.monitor import start_detached
+from pyns.runtime.plan import build_plan
+from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
+
+
+@dataclass
+class Prepared:
+    spec: Spec
+    plan: native.Plan
+    cgroup: Cgroup
+
+
+def _v1_hierarchies(driver: Any) -> list[tuple[str, str]]:
+    by_mount: dict[str, list[str]] = {}
+    for controller, mount_point in getattr(driver, "mounts", {}).items():
+        by_mount.setdefault(mount_point, []).append(controller)
+    return [(os.path.basename(mp), ",".join(ctrls)) for mp, ctrls in by_mount.items()]
+
+
+class Launcher:
+    def __init__(self, root: str, store: ContainerStore, images: Any) -> None:
+        self.root = root
+        self.store = store
+        self.images = images
+
+    # ---------------------------------------------------------------- spec
+    def build_spec(self, cid: str, record: dict[str, Any], cgroup: Cgroup, detached: bool) -> Spec:
+        cfg, hc = record["Config"], record["HostConfig"]
+        cdir = self.store.path(cid)
+        image = self.images.get(record["Image"])
+        layers = self.images.layer_dirs(image)
+        if not layers:
+            empty = os.path.join(self.root, "layers", "empty")
+            os.makedirs(empty, exist_ok=True)
+            layers = [empty]
+        upper, work = os.path.join(cdir, "diff"), os.path.join(cdir, "work")
+        root = Root(path=os.path.join(cdir, "rootfs"), layers=layers, upper=upper, work=work,
+                    readonly=bool(hc.get("ReadonlyRootfs")))
+
+        user = options.lookup_exec_user(cfg.get("User") or "", lambda p: read_file(upper, layers, p))
+        hostname = cfg.get("Hostname") or cid[:12]
+        # The daemon's defaults, then Config.Env on top (a bare "K" unsets K);
+        # HOME from the user's passwd entry when still unset, as runc does.
+        env = options.replace_or_append_env(
+            [f"PATH={defaults.DEFAULT_PATH}", f"HOSTNAME={hostname}"], list(cfg.get("Env") or []))
+        if not any(e.startswith("HOME=") for e in env):
+            env.append(f"HOME={user.home}")
+
+        argv = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
+        privileged = bool(hc.get("Privileged"))
+        init_mount: list[Mount] = []
+        if hc.get("Init"):
+            argv = ["/dev/init", "--", *argv]
+            init_mount = [Mount("/dev/init", "bind", native.libexec("pyns-init"), ["bind", "ro"])]
+
+        rlimits = {r.resource: r for r in defaults.default_rlimits()}
+        for u in hc.get("Ulimits") or []:
+            r = defaults.checked_rlimit(options.rlimit_number(u["Name"]), int(u["Soft"]), int(u["Hard"]))
+            rlimits[r.resource] = r
+
+        network_mode = hc.get("NetworkMode") or "none"
+        namespaces = set(("pid", "mount", "uts", "ipc", "network", "cgroup"))
+        if network_mode == "host":
+            namespaces.discard("network")
+
+        driver = detect()
+        mount_list = defaults.base_mounts(sysfs_readonly=not privileged)
+        mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
+        mount_list += mounts_mod.etc_files(cdir, hostname, network_mode)
+        mount_list += mounts_mod.resolve(self.root, hc).mounts
+        mount_list += init_mount
+
+        sec = hc.get("SecurityOpt") or []
+        return Spec(
+            process=Process(
+                args=argv, env=env, cwd=cfg.get("WorkingDir") or "/", uid=user.uid, gid=user.gid,
+                additional_gids=[user.gid, *[g for g in user.sgids if g != user.gid]],
+                capabilities=capabilities.resolve(hc.get("CapAdd") or (), hc.get("CapDrop") or (), privileged),
+                rlimits=list(rlimits.values()),
+                no_new_privileges=any(s.startswith("no-new-privileges") and not s.endswith("false") for s in sec),
+            ),
+            root=root,
+            hostname=hostname,
+            namespaces=frozenset(namespaces),
+            mounts=mount_list,
+            devices=list(defaults.DEVICES),
+            symlinks=list(defaults.SYMLINKS),
+            masked_paths=[] if privileged else list(defaults.MASKED_PATHS),
+            readonly_paths=[] if privileged else list(defaults.READONLY_PATHS),
+            cgroup=CgroupJoin(procs_files=list(cgroup.procs_files), dirs=list(cgroup.dirs),
+                              oom_events_file=cgroup.oom_events_file),
+            log_path=self.store.path(cid, f"{cid}-json.log"),
+            exit_path=self.store.path(cid, "exit.json"),
+            on_exit=_auto_remove_argv(self.root, cid) if (detached and hc.get("AutoRemove")) else [],
+        )
+
+    def prepare(self, cid: str, detached: bool) -> Prepared:
+        record = self.store.config(cid)
+        driver = detect()
+        stale = driver.open(cid)
+        if stale.exists():
+            stale.kill_all()
+            stale.remove()
+        cgroup = driver.create(cid, resources_from_host_config(record["HostConfig"]))
+        try:
+            spec = self.build_spec(cid, record, cgroup, detached)
+            plan_bytes = build_plan(spec)
+            with open(self.store.path(cid, "plan"), "wb") as f:
+                f.write(plan_bytes)
+            return Prepared(spec, native.Plan(plan_bytes, spec.process.args[0]), cgroup)
+        except BaseException:
+            cgroup.remove()
+            raise
+
+    # --------------------------------------------------------------- start
+    def _running_state(self, cid: str, pid: int, owner: int, detached: bool, restarts: int) -> dict[str, Any]:
+        return {
+            "Status": "running", "Pid": pid, "PidStart": procs.start_time(pid),
+            "OwnerPid": owner, "OwnerStart": procs.start_time(owner), "Detached": detached,
+            "StartedAt": now_rfc3339(), "BootId": procs.boot_id(), "RestartCount": restarts,
+        }
+
+    def start_detached(self, cid: str) -> dict[str, Any]:
+        """Start under a monitor; returns the new state record."""
+        prev = self.store.state(cid)
+        self.store.clear_exit_record(cid)
+        prepared = self.prepare(cid, detached=True)
+        try:
+            started = start_detached(self.store.path(cid, "plan"), prepared.spec.process.args[0], _monitor_env(self.root))
+        except PynsError as e:
+            prepared.cgroup.remove()
+            self._record_failure(cid, prev, e)
+            raise
+        state = self._running_state(cid, started.pid, started.monitor_pid, True, _restarts(prev))
+        self.store.save_state(cid, state)
+        return state
+
+    def run_attached(self, cid: str, stdin: int = -1, tee_out: int = -1, tee_err: int = -1,
+                     forward_signals: bool = False) -> native.ExitInfo:
+        """Spawn in this process, supervise until exit, record the exit."""
+        prev = self.store.state(cid)
+        self.store.clear_exit_record(cid)
+        prepared = self.prepare(cid, detached=False)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin < 0 else -1
+        try:
+            try:
+                res = prepared.plan.spawn(stdin if stdin >= 0 else devnull, out_w, err_w)
+            finally:
+                os.close(out_w)
+                os.close(err_w)
+                if devnull >= 0:
+                    os.close(devnull)
+        except PynsError as e:
+            os.close(out_r)
+            os.close(err_r)
+            prepared.cgroup.remove()
+            self._record_failure(cid, prev, e)
+            raise
+        self.store.save_state(cid, self._running_state(cid, res.pid, os.getpid(), False, _restarts(prev)))
+        flags = native.SUPERVISE_FORWARD_SIGNALS if forward_signals else 0
+        try:
+            info = prepared.plan.supervise(res.pid, out_r, err_r, tee_out, tee_err, flags)
+        finally:
+            prepared.cgroup.remove()
+        return info
+
+    def _record_failure(self, cid: str, prev: dict[str, Any], e: PynsError) -> None:
+        """A start that failed leaves the container 'created' (or exited) with the error, like docker."""
+        state = dict(prev or {"Status": "created"})
+        if state.get("Status") == "running":
+            state["Status"] = "exited"
+        state["Error"] = str(e)
+        state["ExitCode"] = getattr(e, "exit_code", 125)
+        self.store.save_state(cid, state)
+
+
+def _restarts(prev: dict[str, Any]) -> int:
+    """Docker counts restarts made by a restart policy only; pyns has none yet."""
+    return int(prev.get("RestartCount", 0))
+
+
+def _monitor_env(root: str) -> dict[str, str]:
+    """The monitor's environment: what its on_exit `pyns rm` needs to find this very pyns."""
+    import pyns
+
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(pyns.__file__)))
+    path = [pkg_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYNS_ROOT=root, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in path))
+
+
+def _auto_remove_argv(root: str, cid: str) -> list[str]:
+    return [sys.executable, "-m", "pyns.cli.main", "--root", root, "rm", "-f", cid]

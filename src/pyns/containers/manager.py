@@ -1,0 +1,256 @@
+"""Container lifecycle operations over the store: create, start, stop, kill,
+wait, remove, inspect, top.
+
+The library objects (Container, ContainerCollection) and the CLI both call
+these; nothing here prints.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal as signal_mod
+import subprocess
+import time
+from typing import Any
+
+from pyns import options
+from pyns.containers import config as config_mod
+from pyns.containers import status as status_mod
+from pyns.containers.launch import Launcher
+from pyns.containers.status import now_rfc3339
+from pyns.containers.mounts import resolve as resolve_mounts
+from pyns.containers.names import new_id, random_name, validate_name
+from pyns.containers.store import ContainerStore
+from pyns.errors import Conflict, InvalidArgument, PynsError
+from pyns.runtime import native, procs
+from pyns.runtime.cgroups import detect
+
+DEFAULT_STOP_TIMEOUT = 10
+
+
+class ContainerManager:
+    def __init__(self, root: str, images: Any) -> None:
+        self.root = root
+        self.images = images
+        self.store = ContainerStore(root)
+        self.launcher = Launcher(root, self.store, images)
+
+    # ------------------------------------------------------------- create
+    def create(self, image: str, command: Any = None, name: str | None = None, **kwargs: Any) -> str:
+        img = self.images.get(image)
+        cfg, hc = config_mod.build(image, img.container_config, command, **kwargs)
+        cid = new_id()
+        name = validate_name(name) if name else self._free_name()
+        full = (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or [])
+        record = {
+            "Id": cid,
+            "Created": now_rfc3339(),
+            "Path": full[0],
+            "Args": full[1:],
+            "Image": img.id,
+            "Name": "/" + name,
+            "Driver": "overlay",
+            "Config": cfg,
+            "HostConfig": hc,
+            "Mounts": [],
+        }
+        self.store.create(cid, record, {"Status": "created"})
+        try:
+            # Volumes are created (and bind sources made) at create time, as docker does.
+            record["Mounts"] = resolve_mounts(self.root, hc).inspect
+            from pyns import fsutil
+
+            fsutil.atomic_write_json(self.store.path(cid, "config.json"), record)
+        except BaseException:
+            self.store.delete(cid)
+            raise
+        return cid
+
+    def _free_name(self) -> str:
+        taken = {n for _, n in self.store.names()}
+        for _ in range(100):
+            n = random_name()
+            if n not in taken:
+                return n
+        return random_name() + "_" + new_id()[:6]
+
+    # -------------------------------------------------------------- state
+    def observe(self, cid: str) -> dict[str, Any]:
+        state = self.store.state(cid)
+        observed = status_mod.observe(state, self.store.exit_record(cid))
+        if status_mod.supervisor_died(state, observed):
+            self._reconcile(cid, state, observed)
+        return observed
+
+    def _reconcile(self, cid: str, state: dict[str, Any], observed: dict[str, Any]) -> None:
+        """Record the exit of a container whose supervisor was killed, and free its cgroup.
+
+        Only when nobody else holds the container (a start in progress would
+        otherwise be overwritten); the next observer tries again.
+        """
+        with self.store.try_lock(cid) as got:
+            if not got or self.store.state(cid) != state:
+                return
+            cg = detect().open(cid)
+            if cg.exists():
+                cg.kill_all()
+            cg.remove()
+            new = dict(state, Status="exited", ExitCode=observed["ExitCode"], Error=observed["Error"],
+                       FinishedAt=observed["FinishedAt"])
+            self.store.save_state(cid, new)
+
+    def is_running(self, cid: str) -> bool:
+        return self.observe(cid)["Running"]
+
+    def inspect(self, cid: str) -> dict[str, Any]:
+        record = self.store.config(cid)
+        cdir = self.store.path(cid)
+        st = self.store.state(cid)
+        out = dict(record)
+        out["State"] = self.observe(cid)
+        out["RestartCount"] = int(st.get("RestartCount", 0))
+        out["LogPath"] = os.path.join(cdir, f"{cid}-json.log")
+        out["ResolvConfPath"] = os.path.join(cdir, "resolv.conf")
+        out["HostnamePath"] = os.path.join(cdir, "hostname")
+        out["HostsPath"] = os.path.join(cdir, "hosts")
+        try:
+            layers = self.images.layer_dirs(self.images.get(record["Image"]))
+        except PynsError:
+            layers = []
+        out["GraphDriver"] = {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": ":".join(reversed(layers)),
+                "UpperDir": os.path.join(cdir, "diff"),
+                "WorkDir": os.path.join(cdir, "work"),
+                "MergedDir": os.path.join(cdir, "rootfs"),
+            },
+        }
+        out["NetworkSettings"] = {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": ""}
+        return out
+
+    def list(self, all: bool = False) -> list[str]:
+        rows = []
+        for cid in self.store.ids():
+            try:
+                created = self.store.config(cid).get("Created", "")
+            except PynsError:
+                continue
+            if all or self.is_running(cid):
+                rows.append((created, cid))
+        return [cid for _, cid in sorted(rows, reverse=True)]
+
+    def image_users(self, image_id: str) -> list[Any]:
+        """Containers created from image_id, for rmi's conflict checks."""
+        from pyns.images.removal import ImageUser
+
+        users = []
+        for cid in self.store.ids():
+            try:
+                if self.store.config(cid).get("Image") == image_id:
+                    users.append(ImageUser(cid, self.is_running(cid)))
+            except PynsError:
+                continue
+        return users
+
+    # -------------------------------------------------------------- start
+    def start(self, cid: str) -> None:
+        """Start detached (under a monitor); a running container is left alone."""
+        with self.store.lock(cid):
+            if self.is_running(cid):
+                return
+            self.launcher.start_detached(cid)
+
+    def run_attached(self, cid: str, stdin: int = -1, tee_out: int = -1, tee_err: int = -1,
+                     forward_signals: bool = False) -> native.ExitInfo:
+        with self.store.lock(cid):
+            if self.is_running(cid):
+                raise Conflict(f"container {cid} is already running")
+            # The lock is released while the container runs so that stop/kill/rm -f work.
+        return self.launcher.run_attached(cid, stdin, tee_out, tee_err, forward_signals)
+
+    # --------------------------------------------------------- stop/kill
+    def kill(self, cid: str, sig: int | str | None = None) -> None:
+        signum = options.parse_signal(str(sig)) if sig is not None else signal_mod.SIGKILL
+        st = self.store.state(cid)
+        if not self.is_running(cid):
+            raise Conflict(f"Cannot kill container: {cid}: Container {cid} is not running")
+        procs.signal_process(int(st.get("Pid", 0)), int(st.get("PidStart", 0)), signum)
+
+    def stop(self, cid: str, timeout: int | None = None, sig: int | str | None = None) -> None:
+        """Send the stop signal (image/--stop-signal, default SIGTERM), SIGKILL after timeout."""
+        if not self.is_running(cid):
+            return
+        cfg = self.store.config(cid)["Config"]
+        signum = options.parse_signal(str(sig or cfg.get("StopSignal") or "SIGTERM"))
+        if timeout is None:
+            timeout = cfg.get("StopTimeout", DEFAULT_STOP_TIMEOUT)
+        st = self.store.state(cid)
+        pid, start = int(st.get("Pid", 0)), int(st.get("PidStart", 0))
+        procs.signal_process(pid, start, signum)
+        if timeout < 0 or not self.wait_stopped(cid, float(timeout)):
+            procs.signal_process(pid, start, signal_mod.SIGKILL)
+            self.wait_stopped(cid, 30.0)
+
+    def wait_stopped(self, cid: str, timeout: float | None = None) -> bool:
+        """Wait until the container is no longer running; True if it stopped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.002
+        while self.is_running(cid):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return True
+
+    def restart(self, cid: str, timeout: int | None = None) -> None:
+        self.stop(cid, timeout)
+        self.start(cid)
+
+    # ------------------------------------------------------------- remove
+    def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
+        with self.store.lock(cid):
+            if not os.path.isdir(self.store.path(cid)):
+                return
+            if self.is_running(cid):
+                if not force:
+                    raise Conflict(
+                        f"You cannot remove a running container {cid}. Stop the container before "
+                        "attempting removal or force remove"
+                    )
+                st = self.store.state(cid)
+                procs.signal_process(int(st.get("Pid", 0)), int(st.get("PidStart", 0)), signal_mod.SIGKILL)
+                self.wait_stopped(cid, 30.0)
+            cg = detect().open(cid)
+            if cg.exists():
+                cg.kill_all()
+            cg.remove()
+            record = self.store.config(cid)
+            self.store.delete(cid)
+            if volumes:
+                for m in record.get("Mounts", []):
+                    if m.get("Type") == "volume" and len(m.get("Name", "")) == 64:
+                        shutil.rmtree(os.path.dirname(m["Source"]), ignore_errors=True)
+        self.store.drop_lock_file(cid)
+
+    # ---------------------------------------------------------------- top
+    def top(self, cid: str, ps_args: str = "-ef") -> dict[str, Any]:
+        """docker top: the host's `ps` output, restricted to the container's processes."""
+        if not self.is_running(cid):
+            raise Conflict(f"Container {cid} is not running")
+        pids = set(detect().open(cid).pids())
+        out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise InvalidArgument(f"ps: {out.stderr.strip()}")
+        lines = out.stdout.splitlines()
+        titles = lines[0].split()
+        try:
+            pid_col = titles.index("PID")
+        except ValueError as e:
+            raise InvalidArgument('Couldn\'t find PID field in ps output') from e
+        procs_rows = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
+                procs_rows.append(fields)
+        return {"Titles": titles, "Processes": procs_rows}

@@ -1,0 +1,101 @@
+"""Thin Python face of the C module: parse a plan, spawn, supervise.
+
+Failures come back from C as (step, errno, message) and leave here as one
+:class:`~pyns.errors.RuntimeFailure`, with docker's exit codes for a
+command that cannot be run (127 not found, 126 not executable).
+"""
+from __future__ import annotations
+
+import errno as errno_mod
+import os
+from dataclasses import dataclass
+
+from pyns._native import ffi, lib
+from pyns.errors import RuntimeFailure
+
+PHASES = ("start", "child", "cgroup", "network", "rootfs", "pivot", "exec", "return")
+SUPERVISE_FORWARD_SIGNALS = lib.PYNS_SUP_FORWARD_SIGNALS
+SUPERVISE_REAP_ALL = lib.PYNS_SUP_REAP_ALL
+
+
+@dataclass
+class SpawnResult:
+    pid: int
+    timestamps: dict[str, int]  # phase -> CLOCK_MONOTONIC ns (0: not reached)
+
+
+@dataclass
+class ExitInfo:
+    exit_code: int
+    signal: int
+    oom_killed: bool
+    finished_ns: int
+
+
+def failure_from(step: str, err_no: int, message: str, argv0: str = "") -> RuntimeFailure:
+    """docker's wording and exit codes for a failed start."""
+    if step == "exec":
+        cmd = message or argv0
+        if err_no in (errno_mod.ENOENT, errno_mod.ENOTDIR):
+            if "/" in cmd:
+                return RuntimeFailure(f'exec: "{cmd}": stat {cmd}: no such file or directory', step, err_no, 127)
+            return RuntimeFailure(f'exec: "{cmd}": executable file not found in $PATH', step, err_no, 127)
+        if err_no in (errno_mod.EACCES, errno_mod.EPERM, errno_mod.EISDIR):
+            return RuntimeFailure(f'exec: "{cmd}": permission denied', step, err_no, 126)
+        if err_no == errno_mod.ENOEXEC:
+            return RuntimeFailure(f'exec: "{cmd}": exec format error', step, err_no, 126)
+    detail = f": {os.strerror(err_no)}" if err_no else ""
+    return RuntimeFailure(f"{step}: {message}{detail}", step, err_no, 125)
+
+
+def _error(err: "ffi.CData", argv0: str = "") -> RuntimeFailure:
+    return failure_from(
+        ffi.string(err.step).decode(), err.errnum, ffi.string(err.msg).decode(errors="replace"), argv0
+    )
+
+
+class Plan:
+    """A parsed native plan, freed with the object."""
+
+    def __init__(self, data: bytes, argv0: str = "") -> None:
+        self.data = data
+        self.argv0 = argv0
+        err = ffi.new("struct pyns_error *")
+        ptr = lib.pyns_plan_parse(data, len(data), err)
+        if ptr == ffi.NULL:
+            raise _error(err)
+        self._ptr = ffi.gc(ptr, lib.pyns_plan_free)
+
+    def spawn(self, stdin: int = -1, stdout: int = -1, stderr: int = -1) -> SpawnResult:
+        """clone + set-up + execve; returns once the command is running."""
+        err = ffi.new("struct pyns_error *")
+        ts = ffi.new("long long[]", lib.PYNS_TS_COUNT)
+        pid = lib.pyns_spawn(self._ptr, stdin, stdout, stderr, ts, err)
+        if pid < 0:
+            raise _error(err, self.argv0)
+        return SpawnResult(pid, {name: ts[i] for i, name in enumerate(PHASES)})
+
+    def supervise(self, pid: int, out_fd: int = -1, err_fd: int = -1, tee_out: int = -1,
+                  tee_err: int = -1, flags: int = 0) -> ExitInfo:
+        """Relay output to the log (and tee fds) until pid exits; record the exit.
+
+        Takes ownership of out_fd and err_fd (closed when done).
+        """
+        err = ffi.new("struct pyns_error *")
+        ex = ffi.new("struct pyns_exit *")
+        rc = lib.pyns_supervise(self._ptr, pid, out_fd, err_fd, tee_out, tee_err, flags, ex, err)
+        if rc < 0:
+            raise _error(err)
+        return ExitInfo(ex.exit_code, ex.signal, bool(ex.oom_killed), ex.finished_ns)
+
+
+def monotonic_ns() -> int:
+    return int(lib.pyns_monotonic_ns())
+
+
+def libexec(name: str) -> str:
+    """Path of a helper executable shipped in the package (pyns-monitor, pyns-init)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "libexec", name)
+    if not os.access(path, os.X_OK):
+        raise RuntimeFailure(f"{name} is missing at {path}: reinstall pyns (pip install .)", "install", 0, 125)
+    return path

@@ -1,0 +1,127 @@
+"""Shared fixtures: a fresh engine root per test, a busybox image, leak checks.
+
+Every integration test gets its own PYNS_ROOT (a tmp dir) and its own
+cgroup parent (PYNS_CGROUP_PARENT=pyns-test-<random>), and after it ends
+the fixture asserts that nothing is left on the host: no mount under the
+root, no cgroup under the parent, no process started from the root.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IS_ROOT = os.geteuid() == 0
+BUSYBOX = "/bin/busybox"
+
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (namespaces, mounts, cgroups)")
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A busybox rootfs tarball built once per session from busybox-static."""
+    if not os.path.exists(BUSYBOX):
+        pytest.skip("busybox-static is not installed (make deps installs it)")
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import busybox_rootfs
+    finally:
+        sys.path.pop(0)
+    out = tmp_path_factory.mktemp("assets") / "busybox.tar"
+    busybox_rootfs.build(str(out), BUSYBOX)
+    return out
+
+
+def _cgroup_dirs(parent: str) -> list[str]:
+    found = []
+    base = Path("/sys/fs/cgroup")
+    for p in [base / parent, *base.glob(f"*/{parent}")]:
+        if p.exists():
+            found.append(str(p))
+    return found
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            out.append(f"{d.name}: {cmd.strip()}")
+    return out
+
+
+def _mounts_under(path: str) -> list[str]:
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        return [ln.split()[4] for ln in f if path in ln.split()[4]]
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh PYNS_ROOT and cgroup parent; checks for leaks afterwards."""
+    r = tmp_path / "pyns-root"
+    r.mkdir()
+    parent = f"pyns-test-{secrets.token_hex(4)}"
+    monkeypatch.setenv("PYNS_ROOT", str(r))
+    monkeypatch.setenv("PYNS_CGROUP_PARENT", parent)
+    yield r
+    leaks: list[str] = []
+    # Give monitors a moment to finish their own cleanup after a test's last rm.
+    deadline = time.monotonic() + 5
+    while True:
+        procs = _processes_mentioning(str(r))
+        if not procs or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    leaks += [f"process {p}" for p in procs]
+    leaks += [f"mount {m}" for m in _mounts_under(str(r))]
+    cgs = _cgroup_dirs(parent)
+    leaks += [f"cgroup {c}" for c in cgs]
+    # Clean up whatever leaked so one failure does not cascade, then fail.
+    for p in procs:
+        try:
+            os.kill(int(p.split(":")[0]), 9)
+        except (ProcessLookupError, ValueError):
+            pass
+    for c in sorted(cgs, key=len, reverse=True):
+        for sub in sorted(Path(c).glob("**/"), key=lambda p: len(str(p)), reverse=True):
+            try:
+                os.rmdir(sub)
+            except OSError:
+                pass
+    shutil.rmtree(r, ignore_errors=True)
+    assert not leaks, "left behind: " + "; ".join(leaks)
+
+
+@pytest.fixture
+def engine(root: Path):
+    import pyns
+
+    return pyns.Engine(str(root))
+
+
+@pytest.fixture
+def busybox(engine, busybox_tar: Path) -> str:
+    """Import the busybox rootfs as image 'busybox:latest' into the test's root."""
+    with open(busybox_tar, "rb") as f:
+        engine.image_store.import_tarball(f, "busybox:latest")
+    return "busybox"
+
+
+def pyns_cli(*args: str, input: bytes | None = None, timeout: float = 60, check: bool = False,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the pyns CLI (this Python, the package under test) and capture its output."""
+    return subprocess.run([sys.executable, "-m", "pyns.cli.main", *args], input=input, capture_output=True,
+                          timeout=timeout, check=check, env=env)
