@@ -5,17 +5,27 @@ import functools
 import os
 
 DEFAULT_ROOT = "/var/lib/pyns"
+DEFAULT_RUN_ROOT = "/run/pyns"
+
+
+def default_run_root(root: str) -> str:
+    """Where locks (and later sockets) live: /run/pyns for the default root,
+    so a reboot clears them; <root>/run for any other root, so that two
+    roots (tests, side-by-side installs) never share locks."""
+    return DEFAULT_RUN_ROOT if root == DEFAULT_ROOT else os.path.join(root, "run")
 
 
 class Engine:
     """Entry point of the library, like docker.DockerClient.
 
-    ``root`` defaults to $PYNS_ROOT, then /var/lib/pyns. Several Engines on
+    ``root`` defaults to $PYNS_ROOT, then /var/lib/pyns; ``run_root`` (locks,
+    ephemeral files) to $PYNS_RUN, then see default_run_root. Several Engines on
     the same root (in one process or many) are safe: the store locks.
     """
 
-    def __init__(self, root: str | None = None) -> None:
+    def __init__(self, root: str | None = None, run_root: str | None = None) -> None:
         self.root = os.path.abspath(root or os.environ.get("PYNS_ROOT") or DEFAULT_ROOT)
+        self.run_root = os.path.abspath(run_root or os.environ.get("PYNS_RUN") or default_run_root(self.root))
         os.makedirs(self.root, mode=0o711, exist_ok=True)
 
     @functools.cached_property
@@ -35,7 +45,7 @@ class Engine:
     def manager(self):  # -> pyns.containers.manager.ContainerManager
         from pyns.containers.manager import ContainerManager
 
-        return ContainerManager(self.root, self.image_store)
+        return ContainerManager(self.root, self.image_store, self.run_root)
 
     @functools.cached_property
     def containers(self):  # -> pyns.containers.container.ContainerCollection

@@ -12,7 +12,8 @@ from pyns.errors import PynsError
 def engine(ctx: click.Context):  # -> pyns.engine.Engine
     from pyns.engine import Engine
 
-    return Engine(ctx.find_root().obj["root"])
+    obj = ctx.find_root().obj
+    return Engine(obj["root"], obj.get("run_root"))
 
 
 def for_each(targets: Iterable[str], action: Callable[[str], str | None]) -> int:

@@ -19,11 +19,13 @@ CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
 @click.group(context_settings=CONTEXT)
 @click.option("--root", envvar="PYNS_ROOT", default="/var/lib/pyns", show_default=True,
               help="Engine state directory (env PYNS_ROOT).")
+@click.option("--run-root", envvar="PYNS_RUN", default=None,
+              help="Directory for locks (env PYNS_RUN; default /run/pyns, or ROOT/run for another root).")
 @click.version_option(package_name="pyns", prog_name="pyns")
 @click.pass_context
-def cli(ctx: click.Context, root: str) -> None:
+def cli(ctx: click.Context, root: str, run_root: str | None) -> None:
     """A container engine for Linux, with docker's verbs."""
-    ctx.obj = {"root": root}
+    ctx.obj = {"root": root, "run_root": run_root}
 
 
 containers_cmds.register(cli)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from pyns import options
 from pyns.errors import InvalidArgument
+from pyns.runtime import capabilities
 from pyns.runtime.cgroups import Resources
 
 NETWORK_MODES = ("none", "host")
@@ -101,7 +102,8 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
           tmpfs: Any = None, read_only: bool = False, mem_limit: Any = None,
           memswap_limit: Any = None, nano_cpus: int | None = None, cpu_shares: int | None = None,
           pids_limit: int | None = None, cpuset_cpus: str | None = None, cpuset_mems: str | None = None,
-          network_mode: str | None = None, stop_signal: str | None = None,
+          network_mode: str | None = None, pid_mode: str | None = None, ipc_mode: str | None = None,
+          uts_mode: str | None = None, cgroupns: str | None = None, stop_signal: str | None = None,
           stop_timeout: int | None = None, init: bool | None = None, privileged: bool = False,
           cap_add: Iterable[str] | None = None, cap_drop: Iterable[str] | None = None,
           security_opt: Iterable[str] | None = None, ulimits: Any = None,
@@ -128,12 +130,19 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
     mode = network_mode or "none"
     if mode not in NETWORK_MODES:
         raise InvalidArgument(f'network mode "{mode}" is not supported yet (use none or host)')
+    for flag, value, allowed in (("--pid", pid_mode, ("", "host")), ("--ipc", ipc_mode, ("", "private", "host")),
+                                 ("--uts", uts_mode, ("", "host")), ("--cgroupns", cgroupns, ("", "private", "host"))):
+        if (value or "") not in allowed:
+            raise InvalidArgument(f"invalid {flag} value {value!r}: use {' or '.join(a for a in allowed if a)}")
+    if uts_mode == "host" and hostname:
+        raise InvalidArgument("Conflicting options: hostname and the UTS mode")
 
     sec = list(security_opt or [])
     for s in sec:
         if s not in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true",
                      "no-new-privileges:false", "no-new-privileges=false"):
             raise InvalidArgument(f"unsupported security option: {s!r}")
+    capabilities.resolve(cap_add or (), cap_drop or (), privileged)  # validates the names
     if stop_signal:
         options.parse_signal(stop_signal)
     if user:
@@ -144,6 +153,10 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
     hc: dict[str, Any] = {
         "Binds": _volumes(volumes),
         "NetworkMode": mode,
+        "PidMode": pid_mode or "",
+        "IpcMode": ipc_mode or "private",
+        "UTSMode": uts_mode or "",
+        "CgroupnsMode": cgroupns or "private",
         "PortBindings": {},
         "AutoRemove": bool(auto_remove),
         "Privileged": bool(privileged),

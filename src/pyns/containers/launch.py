@@ -7,6 +7,7 @@ spawns and supervises it in the foreground. Both record the same state.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,8 @@ class Launcher:
                     readonly=bool(hc.get("ReadonlyRootfs")))
 
         user = options.lookup_exec_user(cfg.get("User") or "", lambda p: read_file(upper, layers, p))
-        hostname = cfg.get("Hostname") or cid[:12]
+        hostname: str | None = cfg.get("Hostname") or (
+            socket.gethostname() if hc.get("NetworkMode") == "host" or hc.get("UTSMode") == "host" else cid[:12])
         # The daemon's defaults, then Config.Env on top (a bare "K" unsets K);
         # HOME from the user's passwd entry when still unset, as runc does.
         env = options.replace_or_append_env(
@@ -81,14 +83,16 @@ class Launcher:
             rlimits[r.resource] = r
 
         network_mode = hc.get("NetworkMode") or "none"
-        namespaces = set(("pid", "mount", "uts", "ipc", "network", "cgroup"))
-        if network_mode == "host":
-            namespaces.discard("network")
-
+        namespaces = namespaces_for(hc)
+        if "uts" not in namespaces:
+            hostname = None  # sharing the host's: never sethostname() it
         driver = detect()
         mount_list = defaults.base_mounts(sysfs_readonly=not privileged)
         mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
-        mount_list += mounts_mod.etc_files(cdir, hostname, network_mode)
+        if "ipc" not in namespaces:
+            mount_list = [m for m in mount_list if m.destination not in ("/dev/shm", "/dev/mqueue")]
+            mount_list.append(Mount("/dev/shm", "bind", "/dev/shm", ["rbind"]))
+        mount_list += mounts_mod.etc_files(cdir, hostname or socket.gethostname(), network_mode)
         mount_list += mounts_mod.resolve(self.root, hc).mounts
         mount_list += init_mount
 
@@ -103,7 +107,7 @@ class Launcher:
             ),
             root=root,
             hostname=hostname,
-            namespaces=frozenset(namespaces),
+            namespaces=namespaces,
             mounts=mount_list,
             devices=list(defaults.DEVICES),
             symlinks=list(defaults.SYMLINKS),
@@ -113,7 +117,7 @@ class Launcher:
                               oom_events_file=cgroup.oom_events_file),
             log_path=self.store.path(cid, f"{cid}-json.log"),
             exit_path=self.store.path(cid, "exit.json"),
-            on_exit=_auto_remove_argv(self.root, cid) if (detached and hc.get("AutoRemove")) else [],
+            on_exit=_auto_remove_argv(self.root, os.path.dirname(self.store.locks), cid) if (detached and hc.get("AutoRemove")) else [],
         )
 
     def prepare(self, cid: str, detached: bool) -> Prepared:
@@ -203,6 +207,16 @@ def _restarts(prev: dict[str, Any]) -> int:
     return int(prev.get("RestartCount", 0))
 
 
+def namespaces_for(hc: dict[str, Any]) -> frozenset[str]:
+    """The namespaces a container gets: all six, minus those it shares with the host."""
+    ns = {"pid", "mount", "uts", "ipc", "network", "cgroup"}
+    for key, name in (("NetworkMode", "network"), ("PidMode", "pid"), ("IpcMode", "ipc"),
+                      ("UTSMode", "uts"), ("CgroupnsMode", "cgroup")):
+        if hc.get(key) == "host":
+            ns.discard(name)
+    return frozenset(ns)
+
+
 def _monitor_env(root: str) -> dict[str, str]:
     """The monitor's environment: what its on_exit `pyns rm` needs to find this very pyns."""
     import pyns
@@ -212,5 +226,5 @@ def _monitor_env(root: str) -> dict[str, str]:
     return dict(os.environ, PYNS_ROOT=root, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in path))
 
 
-def _auto_remove_argv(root: str, cid: str) -> list[str]:
-    return [sys.executable, "-m", "pyns.cli.main", "--root", root, "rm", "-f", cid]
+def _auto_remove_argv(root: str, run_root: str, cid: str) -> list[str]:
+    return [sys.executable, "-m", "pyns.cli.main", "--root", root, "--run-root", run_root, "rm", "-f", cid]

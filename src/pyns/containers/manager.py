@@ -29,10 +29,10 @@ DEFAULT_STOP_TIMEOUT = 10
 
 
 class ContainerManager:
-    def __init__(self, root: str, images: Any) -> None:
+    def __init__(self, root: str, images: Any, run_root: str | None = None) -> None:
         self.root = root
         self.images = images
-        self.store = ContainerStore(root)
+        self.store = ContainerStore(root, run_root)
         self.launcher = Launcher(root, self.store, images)
 
     # ------------------------------------------------------------- create

@@ -11,7 +11,8 @@ Layout of one container directory:
     rootfs/       mount point of the root (mounted only inside the container)
     diff/, work/  the overlay upper (the container's writable layer) and work dirs
 
-Names are unique: creation checks and claims the name under one store
+Locks live in the run directory (``<run>/locks``): the store-wide one and
+one per container. Names are unique: creation checks and claims the name under one store
 lock, so concurrent ``create``s cannot both win it.
 """
 from __future__ import annotations
@@ -25,10 +26,11 @@ from pyns.errors import AmbiguousId, ContainerNotFound, NameConflict
 
 
 class ContainerStore:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, run_root: str | None = None) -> None:
         self.root = root
         self.base = os.path.join(root, "containers")
-        self.lock_path = os.path.join(root, "locks", "containers.lock")
+        self.locks = os.path.join(run_root or os.path.join(root, "run"), "locks")
+        self.lock_path = os.path.join(self.locks, "containers.lock")
         os.makedirs(self.base, exist_ok=True)
 
     # paths -----------------------------------------------------------------
@@ -124,7 +126,7 @@ class ContainerStore:
         shutil.rmtree(doomed, ignore_errors=True)
 
     def lock_path_of(self, cid: str) -> str:
-        return os.path.join(self.root, "locks", f"{cid}.lock")
+        return os.path.join(self.locks, f"{cid}.lock")
 
     def lock(self, cid: str):  # -> contextmanager
         """Per-container lock serialising start/stop/remove of one container."""
