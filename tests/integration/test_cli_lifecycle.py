@@ -166,7 +166,7 @@ def test_stop_timeout_then_sigkill_and_init(root, busybox):
     assert ok("top", "polite").count("\n") >= 3  # title + init + sleep
     t = time.monotonic()
     ok("stop", "-t", "20", "polite")
-    assert time.monotonic() - t < 5
+    assert time.monotonic() - t < 15  # well under the 20 s timeout: SIGTERM did it
     assert ok("inspect", "-f", "{{.State.ExitCode}}", "polite").strip() == "143"
     ok("rm", "stubborn", "polite")
 

@@ -26,7 +26,13 @@ def test_host_namespaces_are_shared_only_when_asked(engine, busybox):
     before = socket.gethostname()
     assert sh(engine, busybox, "hostname", uts_mode="host").strip() == before
     assert socket.gethostname() == before
-    assert sh(engine, busybox, "cat /proc/self/cgroup | head -1", cgroupns="host").strip() != ""
+    # Sharing the host's cgroup namespace shows the real path: the process was
+    # in the container's cgroup before exec (the child joins it itself).
+    c = engine.containers.create(busybox, ["sh", "-c", "cat /proc/$$/cgroup"], cgroupns="host")
+    engine.manager.run_attached(c.id)
+    lines = c.logs().decode().splitlines()
+    assert any(ln.endswith("/" + c.id) for ln in lines), lines
+    c.remove()
     with pytest.raises(InvalidArgument):
         engine.containers.create(busybox, ["true"], pid_mode="container:x")
 
@@ -133,3 +139,16 @@ def test_library_container_api(engine, busybox):
     assert b"".join(chunks) == b"one\none\n"
     c.remove()
     assert engine.containers.list(all=True) == []
+
+
+def test_a_failing_child_step_is_a_clear_error(engine, busybox):
+    from pyns.errors import RuntimeFailure
+
+    c = engine.containers.create(busybox, ["true"], tmpfs={"/scratch": "size=bogus"})
+    with pytest.raises(RuntimeFailure) as ei:
+        c.start()
+    assert ei.value.step == "mount" and ei.value.exit_code == 125
+    assert str(ei.value) == "mount: tmpfs on /scratch: Invalid argument"
+    c.reload()
+    assert c.status == "created" and "tmpfs on /scratch" in c.attrs["State"]["Error"]
+    c.remove()
