@@ -4,9 +4,11 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 # Debian packages the project needs: busybox-static for the test/demo image,
+# docker-registry + skopeo + umoci (a real registry and peer image tools for
+# tests), iptables/nftables/iproute2 (networking), libseccomp2 (seccomp),
 # procps for `top`, runc and crun as benchmark peers.
-APT_PACKAGES = busybox-static procps runc crun
-PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" pytest hypothesis
+APT_PACKAGES = busybox-static procps runc crun docker-registry skopeo umoci iptables nftables iproute2 libseccomp2
+PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "pyroute2>=0.7" "zstandard>=0.21" pytest hypothesis
 
 .PHONY: all deps install dev test unit demo bench clean
 

@@ -8,6 +8,8 @@
 #include "pyns.h"
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,6 +32,23 @@ static int set_caps(uint64_t eff, uint64_t prm, uint64_t inh)
     return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* Install the plan's seccomp program (compiled in Python, cached there).
+ * Needs no_new_privs or CAP_SYS_ADMIN in the effective set: see the order
+ * in pyns_setup_identity. */
+int pyns_load_seccomp(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    struct sock_fprog prog;
+    if (!plan->seccomp_len)
+        return 0;
+    prog.len = (unsigned short)(plan->seccomp_len / sizeof(struct sock_filter));
+    prog.filter = (struct sock_filter *)plan->seccomp;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+        pyns_err_set(err, "seccomp", errno, "load filter", NULL);
+        return -1;
+    }
+    return 0;
+}
+
 int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err)
 {
     if (plan->has_caps) {
@@ -46,6 +65,12 @@ int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err)
         }
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     }
+    /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it
+     * now, while still root with full effective caps (as runc does); the
+     * filter must then allow setgroups/setresuid/capset/execve, which
+     * docker's profile does. With no_new_privs it is loaded last. */
+    if (!plan->nnp && pyns_load_seccomp(plan, err) < 0)
+        return -1;
     if (plan->has_user) {
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
             pyns_err_set(err, "user", errno, "keepcaps", NULL);
@@ -76,5 +101,7 @@ int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err)
         pyns_err_set(err, "no_new_privs", errno, "prctl", NULL);
         return -1;
     }
+    if (plan->nnp && pyns_load_seccomp(plan, err) < 0)
+        return -1;
     return 0;
 }

@@ -50,6 +50,37 @@ static int parse_long(const char *s, long *out)
     return 0;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Hex text -> freshly allocated bytes (the seccomp program). */
+static int parse_hex(const char *s, unsigned char **out, size_t *len)
+{
+    size_t n = strlen(s), i;
+    if (n % 2)
+        return -1;
+    unsigned char *b = malloc(n / 2 + 1);
+    if (!b)
+        return -1;
+    for (i = 0; i < n / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return -1;
+        }
+        b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    free(*out);
+    *out = b;
+    *len = n / 2;
+    return 0;
+}
+
 static const char *opt(const char *s)
 {
     return (s && *s) ? s : NULL;
@@ -180,6 +211,9 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
             ARG(a); p->env[p->nenv++] = (char *)a;
         } else if (!strcmp(k, "arg")) {
             ARG(a); p->argv[p->nargv++] = (char *)a;
+        } else if (!strcmp(k, "seccomp")) {
+            ARG(a);
+            if (parse_hex(a, &p->seccomp, &p->seccomp_len) || p->seccomp_len % 8) goto bad;
         } else if (!strcmp(k, "on_exit")) {
             ARG(a); p->on_exit[p->non_exit++] = (char *)a;
         } else {
@@ -226,5 +260,6 @@ void pyns_plan_free(struct pyns_plan *p)
     free(p->env);
     free(p->argv);
     free(p->on_exit);
+    free(p->seccomp);
     free(p);
 }

@@ -59,6 +59,7 @@ struct pyns_plan {
     char **env; size_t nenv;       /* NULL terminated */
     char **argv; size_t nargv;     /* NULL terminated */
     char **on_exit; size_t non_exit;   /* NULL terminated */
+    unsigned char *seccomp; size_t seccomp_len;  /* raw struct sock_filter array */
 };
 
 /* error.c */
@@ -70,8 +71,9 @@ void pyns_fmt_u64(char *dst, size_t size, unsigned long long v);
 /* rootfs.c (child side) */
 int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_error *err);
 
-/* caps.c (child side) */
+/* identity.c (child side) */
 int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err);
+int pyns_load_seccomp(const struct pyns_plan *plan, struct pyns_error *err);
 
 /* logfmt.c */
 size_t pyns_rfc3339_nano(char *dst, size_t size, long long realtime_ns);

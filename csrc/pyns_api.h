@@ -53,3 +53,11 @@ int pyns_supervise(const struct pyns_plan *plan, int pid, int out_fd, int err_fd
                    struct pyns_error *err);
 
 long long pyns_monotonic_ns(void);
+
+/* A new, empty network namespace kept alive by a bind mount of its nsfs
+ * file at path (created): unshare in the calling thread, bind
+ * /proc/thread-self/ns/net, switch the thread back. The network layer
+ * configures it before the container joins it (plan keyword netns). */
+int pyns_netns_create(const char *path, struct pyns_error *err);
+/* Unmount and unlink a namespace file made by pyns_netns_create. */
+int pyns_netns_delete(const char *path, struct pyns_error *err);

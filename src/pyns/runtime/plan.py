@@ -149,6 +149,8 @@ def build_plan(spec: Spec) -> bytes:
         t.add("caps", capabilities.mask(p.capabilities))
     if p.no_new_privileges:
         t.add("nnp")
+    if spec.seccomp_bpf:
+        t.add("seccomp", spec.seccomp_bpf.hex())
     t.add("cwd", os.path.normpath(p.cwd) if p.cwd else "/")
     for e in p.env:
         t.add("env", e)

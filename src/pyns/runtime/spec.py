@@ -98,6 +98,7 @@ class Spec:
     readonly_paths: list[str] = field(default_factory=list)
     cgroup: CgroupJoin = field(default_factory=CgroupJoin)
     parent_death_signal: int = 9  # the container dies with its supervisor
+    seccomp_bpf: bytes | None = None  # a compiled classic-BPF program (struct sock_filter[])
     # Supervisor side (used by the in-process supervisor and the monitor).
     log_path: str | None = None
     exit_path: str | None = None
