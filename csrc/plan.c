@@ -159,6 +159,10 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
             ARG(a); p->overlay = a;
         } else if (!strcmp(k, "hostname")) {
             ARG(a); p->hostname = a;
+        } else if (!strcmp(k, "join")) {
+            ARG(a);
+            if (parse_long(a, &l) || l <= 0) goto bad;
+            p->join_pid = (int)l;
         } else if (!strcmp(k, "netns")) {
             ARG(a); p->netns = a;
         } else if (!strcmp(k, "cwd")) {
@@ -233,7 +237,7 @@ trunc:
         pyns_err_set(err, "plan", EINVAL, "plan has no command", NULL);
         goto fail;
     }
-    if (!p->rootfs) {
+    if (!p->rootfs && !p->join_pid) {
         pyns_err_set(err, "plan", EINVAL, "plan has no rootfs", NULL);
         goto fail;
     }

@@ -36,6 +36,7 @@ struct pyns_plan {
     int readonly_root;
     int nnp;
     int pdeathsig;
+    int join_pid;         /* exec: join this process's namespaces instead of creating any */
     int has_user;
     uid_t uid;
     gid_t gid;

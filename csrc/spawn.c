@@ -36,8 +36,15 @@
 
 #define CHILD_STACK (256 * 1024)
 
+/* Namespaces an exec joins, in setns order: the mount namespace last,
+ * because after it the host's paths (cgroup files) are out of reach. */
+#define NJOIN 5
+static const char *const join_names[NJOIN] = {"cgroup", "ipc", "uts", "net", "mnt"};
+static const int join_types[NJOIN] = {CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS};
+
 struct child_ctx {
     const struct pyns_plan *plan;
+    int join_fds[NJOIN];
     int stdio[3];
     long long *ts;
     struct pyns_error *err;
@@ -237,6 +244,20 @@ static void exec_command(const struct pyns_plan *plan, struct pyns_error *err)
     pyns_err_set(err, "exec", saw_eacces ? EACCES : last, file, NULL);
 }
 
+/* exec: enter the target's namespaces (opened by the parent); the pid
+ * namespace was entered by the parent for us (it only applies to children). */
+static int join_namespaces(struct child_ctx *c, struct pyns_error *err)
+{
+    int i;
+    for (i = 0; i < NJOIN; i++) {
+        if (c->join_fds[i] >= 0 && setns(c->join_fds[i], join_types[i]) < 0) {
+            pyns_err_set(err, "setns", errno, "join namespace ", join_names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int child_main(void *arg)
 {
     struct child_ctx *c = arg;
@@ -256,6 +277,11 @@ static int child_main(void *arg)
         goto fail;
     if (ts)
         ts[PYNS_TS_CGROUP] = pyns_monotonic_ns();
+    if (plan->join_pid) {
+        if (join_namespaces(c, err) < 0)
+            goto fail;
+        goto process;
+    }
     if (setup_network(plan, err) < 0)
         goto fail;
     if (ts)
@@ -268,6 +294,7 @@ static int child_main(void *arg)
     }
     if (set_rlimits(plan, err) < 0)
         goto fail;
+process:
     if (plan->cwd) {
         if (mkdir_p(plan->cwd) < 0 && errno != EROFS) {
             pyns_err_set(err, "chdir", errno, "mkdir ", plan->cwd);
@@ -292,6 +319,84 @@ fail:
     _exit(127);
 }
 
+static int same_ns(int a, int b)
+{
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+static int open_ns(int pid, const char *name)
+{
+    char path[64], num[24];
+    pyns_fmt_u64(num, sizeof num, (unsigned long long)pid);
+    pyns_strlcpy(path, "/proc/", sizeof path);
+    pyns_strlcat(path, num, sizeof path);
+    pyns_strlcat(path, "/ns/", sizeof path);
+    pyns_strlcat(path, name, sizeof path);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void close_join_fds(int fds[NJOIN], int *pidns_restore)
+{
+    int i;
+    for (i = 0; i < NJOIN; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    if (*pidns_restore >= 0) {
+        setns(*pidns_restore, CLONE_NEWPID); /* back to our own for later children */
+        close(*pidns_restore);
+        *pidns_restore = -1;
+    }
+}
+
+/* Open the namespaces of pid that differ from ours (a container sharing
+ * the host's network has nothing to join there) and enter its pid
+ * namespace for our next child (per thread; undone by close_join_fds). */
+static int open_join_fds(int pid, int fds[NJOIN], int *pidns_restore, struct pyns_error *err)
+{
+    int i;
+    for (i = 0; i < NJOIN; i++) {
+        int theirs = open_ns(pid, join_names[i]), ours = open_ns(getpid(), join_names[i]);
+        if (theirs < 0) {
+            pyns_err_set(err, "setns", errno, "open namespace ", join_names[i]);
+            if (ours >= 0)
+                close(ours);
+            close_join_fds(fds, pidns_restore);
+            return -1;
+        }
+        if (ours >= 0 && same_ns(theirs, ours)) {
+            close(theirs);
+            theirs = -1;
+        }
+        if (ours >= 0)
+            close(ours);
+        fds[i] = theirs;
+    }
+    int theirs = open_ns(pid, "pid");
+    int ours = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if (theirs < 0 || ours < 0) {
+        pyns_err_set(err, "setns", errno, "open pid namespace", NULL);
+    } else if (!same_ns(theirs, ours)) {
+        if (setns(theirs, CLONE_NEWPID) < 0) {
+            pyns_err_set(err, "setns", errno, "join pid namespace", NULL);
+        } else {
+            *pidns_restore = ours;
+            ours = -1;
+        }
+    }
+    if (theirs >= 0)
+        close(theirs);
+    if (ours >= 0)
+        close(ours);
+    if (err->errnum) {
+        close_join_fds(fds, pidns_restore);
+        return -1;
+    }
+    return 0;
+}
+
 int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int stderr_fd,
                long long *ts, struct pyns_error *err)
 {
@@ -311,10 +416,17 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
     ctx.ts = ts;
     ctx.err = err;
 
+    for (i = 0; i < NJOIN; i++)
+        ctx.join_fds[i] = -1;
+    int pidns_restore = -1;
+    if (plan->join_pid && open_join_fds(plan->join_pid, ctx.join_fds, &pidns_restore, err) < 0)
+        return -1;
+
     char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
         pyns_err_set(err, "clone", errno, "allocate child stack", NULL);
+        close_join_fds(ctx.join_fds, &pidns_restore);
         return -1;
     }
     /* No signal handler of the caller may run in the child (it shares the
@@ -328,6 +440,7 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, CHILD_STACK);
+    close_join_fds(ctx.join_fds, &pidns_restore);
     if (ts)
         ts[PYNS_TS_RETURN] = pyns_monotonic_ns();
     if (pid < 0) {

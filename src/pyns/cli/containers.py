@@ -164,8 +164,7 @@ def start(ctx: click.Context, attach: bool, containers: tuple[str, ...]) -> None
         c = eng.containers.get(containers[0])
         c.start()
         _stream_logs(c, follow=True, tail=None, timestamps=False)
-        c.wait()
-        ctx.exit(c.attrs["State"]["ExitCode"])
+        ctx.exit(c.wait()["StatusCode"])
 
     def one(ref: str) -> str:
         eng.containers.get(ref).start()
@@ -361,6 +360,35 @@ def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
     click.echo(formatting.render_table(res["Titles"], res["Processes"]), nl=False)
 
 
+@click.command("exec", context_settings={"allow_interspersed_args": False})
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the background")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
+@click.option("-e", "--env", "env", multiple=True, help="Set environment variables")
+@click.option("--env-file", multiple=True, type=click.Path(dir_okay=False), help="Read in a file of environment variables")
+@click.option("-w", "--workdir", help="Working directory inside the container")
+@click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])")
+@click.argument("container")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def exec_(ctx: click.Context, detach: bool, interactive: bool, env: tuple[str, ...], env_file: tuple[str, ...],
+          workdir: str | None, user: str | None, container: str, command: tuple[str, ...]) -> None:
+    """Execute a command in a running container."""
+    from pyns import options
+
+    eng = engine(ctx)
+    c = eng.containers.get(container)
+    envs: list[str] = []
+    for path in env_file:
+        with open(path, encoding="utf-8") as fh:
+            envs += options.parse_env_file(fh.read(), os.environ.get)
+    envs += options.parse_env(list(env), os.environ.get)
+    sys.stdout.flush()
+    code = eng.manager.exec_run(c.id, list(command), user, workdir, envs, detach=detach,
+                                stdin=0 if interactive else -1, tee_out=sys.stdout.fileno(),
+                                tee_err=sys.stderr.fileno(), forward_signals=True)
+    ctx.exit(code or 0)
+
+
 def register(group: click.Group) -> None:
-    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top):
+    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_):
         group.add_command(cmd)

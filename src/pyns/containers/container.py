@@ -1,7 +1,8 @@
 """Container and ContainerCollection: the Docker-SDK-shaped library face."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+import os
+from typing import Any, Iterator, NamedTuple
 
 from pyns.containers import logs as logs_mod
 from pyns.containers.manager import ContainerManager
@@ -14,8 +15,14 @@ class Container:
     def __init__(self, manager: ContainerManager, cid: str) -> None:
         self._m = manager
         self.id = cid
-        self.attrs: dict[str, Any] = {}
-        self.reload()
+        self._attrs: dict[str, Any] | None = None
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """docker inspect's dict; read on first use and after each state change."""
+        if self._attrs is None:
+            self._attrs = self._m.inspect(self.id)
+        return self._attrs
 
     def __repr__(self) -> str:
         return f"<Container: {self.short_id}>"
@@ -47,36 +54,36 @@ class Container:
         return self._m.images.get(self.attrs["Image"])
 
     def reload(self) -> None:
-        self.attrs = self._m.inspect(self.id)
+        self._attrs = self._m.inspect(self.id)
 
     def start(self) -> None:
         self._m.start(self.id)
-        self.reload()
+        self._attrs = None
 
     def stop(self, timeout: int | None = None) -> None:
         self._m.stop(self.id, timeout)
-        self.reload()
+        self._attrs = None
 
     def kill(self, signal: int | str | None = None) -> None:
         self._m.kill(self.id, signal)
+        self._attrs = None
 
     def restart(self, timeout: int | None = None) -> None:
         self._m.restart(self.id, timeout)
-        self.reload()
+        self._attrs = None
 
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
         """Block until the container stops; docker's {"StatusCode": n, "Error": ...}."""
         if not self._m.wait_stopped(self.id, timeout):
             raise TimeoutError(f"container {self.short_id} still running after {timeout}s")
-        self.reload()
-        state = self.attrs["State"]
+        state = self._m.observe(self.id)
         return {"StatusCode": state["ExitCode"], "Error": {"Message": state["Error"]} if state["Error"] else None}
 
     def logs(self, stdout: bool = True, stderr: bool = True, stream: bool = False,
              timestamps: bool = False, tail: int | str = "all", follow: bool | None = None) -> Any:
         """Output as bytes, or an iterator of chunks with stream=True (follow then defaults on)."""
         n = None if tail == "all" else int(tail)
-        path = self.attrs["LogPath"]
+        path = self._m.store.path(self.id, f"{self.id}-json.log")
         follow = stream if follow is None else follow
 
         def chunks() -> Iterator[bytes]:
@@ -91,8 +98,48 @@ class Container:
     def remove(self, v: bool = False, force: bool = False) -> None:
         self._m.remove(self.id, force=force, volumes=v)
 
+    def exec_run(self, cmd: str | list[str], stdout: bool = True, stderr: bool = True, stdin: bool = False,
+                 user: str = "", detach: bool = False, environment: Any = None, workdir: str | None = None,
+                 demux: bool = False) -> "ExecResult":
+        """Docker SDK's exec_run: (exit_code, output); output is stdout+stderr
+        (or a (stdout, stderr) tuple with demux=True); (None, None) when detached."""
+        import shlex
+
+        argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        env = [f"{k}={v}" for k, v in environment.items()] if isinstance(environment, dict) else list(environment or [])
+        if detach:
+            self._m.exec_run(self.id, argv, user or None, workdir, env, detach=True)
+            return ExecResult(None, None)
+        out_f = os.memfd_create("exec-out", os.MFD_CLOEXEC)
+        err_f = os.memfd_create("exec-err", os.MFD_CLOEXEC) if demux else out_f
+        try:
+            code = self._m.exec_run(self.id, argv, user or None, workdir, env,
+                                    tee_out=out_f if stdout else -1, tee_err=err_f if stderr else -1)
+            out = _read_all(out_f)
+            err = _read_all(err_f) if demux else b""
+        finally:
+            os.close(out_f)
+            if demux:
+                os.close(err_f)
+        if demux:
+            return ExecResult(code, (out if stdout else None, err if stderr else None))
+        return ExecResult(code, out)
+
     def top(self, ps_args: str | None = None) -> dict[str, Any]:
         return self._m.top(self.id, ps_args or "-ef")
+
+
+class ExecResult(NamedTuple):
+    exit_code: int | None
+    output: Any
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class ContainerCollection:
@@ -106,7 +153,9 @@ class ContainerCollection:
         return Container(self._m, self._m.create(image, command, **kwargs))
 
     def get(self, container_id: str) -> Container:
-        return Container(self._m, self._m.store.resolve(container_id))
+        c = Container(self._m, self._m.store.resolve(container_id))
+        c.reload()  # docker's get() inspects; it also proves the container is still there
+        return c
 
     def list(self, all: bool = False) -> list[Container]:
         out = []
@@ -131,6 +180,7 @@ class ContainerCollection:
             info = self._m.run_attached(c.id)
             out = c.logs(stdout=stdout, stderr=stderr)
             err = c.logs(stdout=False, stderr=True) if info.exit_code != 0 else None
+            cmd = self._m.command_of(c.id) if info.exit_code != 0 else []
         except BaseException:
             if remove:
                 c.remove(force=True)
@@ -138,6 +188,5 @@ class ContainerCollection:
         if remove:
             c.remove(force=True)
         if info.exit_code != 0:
-            cmd = (c.attrs["Config"].get("Entrypoint") or []) + (c.attrs["Config"].get("Cmd") or [])
             raise ContainerError(c, info.exit_code, " ".join(cmd), image, err)
         return out

@@ -45,13 +45,25 @@ class Launcher:
         self.root = root
         self.store = store
         self.images = images
+        self._image_cache: dict[str, tuple[Any, list[str]]] = {}
+
+    def image_and_layers(self, image_id: str) -> tuple[Any, list[str]]:
+        """An image and its layer dirs, remembered per id: content-addressed, so
+        they cannot change; only checked to still exist (rmi -f)."""
+        hit = self._image_cache.get(image_id)
+        if hit and all(os.path.isdir(d) for d in hit[1][-1:]):
+            return hit
+        image = self.images.get(image_id)
+        hit = (image, self.images.layer_dirs(image))
+        self._image_cache[image_id] = hit
+        return hit
 
     # ---------------------------------------------------------------- spec
     def build_spec(self, cid: str, record: dict[str, Any], cgroup: Cgroup, detached: bool) -> Spec:
         cfg, hc = record["Config"], record["HostConfig"]
         cdir = self.store.path(cid)
-        image = self.images.get(record["Image"])
-        layers = self.images.layer_dirs(image)
+        _, layers = self.image_and_layers(record["Image"])
+        layers = list(layers)
         if not layers:
             empty = os.path.join(self.root, "layers", "empty")
             os.makedirs(empty, exist_ok=True)
@@ -60,16 +72,8 @@ class Launcher:
         root = Root(path=os.path.join(cdir, "rootfs"), layers=layers, upper=upper, work=work,
                     readonly=bool(hc.get("ReadonlyRootfs")))
 
-        user = options.lookup_exec_user(cfg.get("User") or "", lambda p: read_file(upper, layers, p))
         hostname: str | None = cfg.get("Hostname") or (
             socket.gethostname() if hc.get("NetworkMode") == "host" or hc.get("UTSMode") == "host" else cid[:12])
-        # The daemon's defaults, then Config.Env on top (a bare "K" unsets K);
-        # HOME from the user's passwd entry when still unset, as runc does.
-        env = options.replace_or_append_env(
-            [f"PATH={defaults.DEFAULT_PATH}", f"HOSTNAME={hostname}"], list(cfg.get("Env") or []))
-        if not any(e.startswith("HOME=") for e in env):
-            env.append(f"HOME={user.home}")
-
         argv = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
         privileged = bool(hc.get("Privileged"))
         init_mount: list[Mount] = []
@@ -77,10 +81,12 @@ class Launcher:
             argv = ["/dev/init", "--", *argv]
             init_mount = [Mount("/dev/init", "bind", native.libexec("pyns-init"), ["bind", "ro"])]
 
+        process = self.process_for(record, argv, hostname or socket.gethostname(), upper, layers)
         rlimits = {r.resource: r for r in defaults.default_rlimits()}
         for u in hc.get("Ulimits") or []:
             r = defaults.checked_rlimit(options.rlimit_number(u["Name"]), int(u["Soft"]), int(u["Hard"]))
             rlimits[r.resource] = r
+        process.rlimits = list(rlimits.values())
 
         network_mode = hc.get("NetworkMode") or "none"
         namespaces = namespaces_for(hc)
@@ -96,15 +102,8 @@ class Launcher:
         mount_list += mounts_mod.resolve(self.root, hc).mounts
         mount_list += init_mount
 
-        sec = hc.get("SecurityOpt") or []
         return Spec(
-            process=Process(
-                args=argv, env=env, cwd=cfg.get("WorkingDir") or "/", uid=user.uid, gid=user.gid,
-                additional_gids=[user.gid, *[g for g in user.sgids if g != user.gid]],
-                capabilities=capabilities.resolve(hc.get("CapAdd") or (), hc.get("CapDrop") or (), privileged),
-                rlimits=list(rlimits.values()),
-                no_new_privileges=any(s.startswith("no-new-privileges") and not s.endswith("false") for s in sec),
-            ),
+            process=process,
             root=root,
             hostname=hostname,
             namespaces=namespaces,
@@ -120,6 +119,42 @@ class Launcher:
             on_exit=_auto_remove_argv(self.root, os.path.dirname(self.store.locks), cid) if (detached and hc.get("AutoRemove")) else [],
         )
 
+    def process_for(self, record: dict[str, Any], argv: list[str], hostname: str, upper: str,
+                    layers: list[str], user: str | None = None, extra_env: list[str] = (),
+                    cwd: str | None = None) -> Process:
+        """The process settings shared by a container's init and its execs:
+        user resolved in the container's /etc/passwd, docker's env defaults,
+        capabilities and no_new_privs from HostConfig."""
+        cfg, hc = record["Config"], record["HostConfig"]
+        u = options.lookup_exec_user(user if user is not None else (cfg.get("User") or ""),
+                                     lambda p: read_file(upper, layers, p))
+        # The daemon's defaults, then Config.Env on top (a bare "K" unsets K);
+        # HOME from the user's passwd entry when still unset, as runc does.
+        env = options.replace_or_append_env(
+            [f"PATH={defaults.DEFAULT_PATH}", f"HOSTNAME={hostname}"], [*(cfg.get("Env") or []), *extra_env])
+        if not any(e.startswith("HOME=") for e in env):
+            env.append(f"HOME={u.home}")
+        sec = hc.get("SecurityOpt") or []
+        return Process(
+            args=argv, env=env, cwd=cwd or cfg.get("WorkingDir") or "/", uid=u.uid, gid=u.gid,
+            additional_gids=[u.gid, *[g for g in u.sgids if g != u.gid]],
+            capabilities=capabilities.resolve(hc.get("CapAdd") or (), hc.get("CapDrop") or (),
+                                              bool(hc.get("Privileged"))),
+            no_new_privileges=any(s.startswith("no-new-privileges") and not s.endswith("false") for s in sec),
+        )
+
+    def exec_spec(self, cid: str, pid: int, argv: list[str], user: str | None, env: list[str],
+                  cwd: str | None) -> Spec:
+        """An exec: the container's process settings, joining pid's namespaces and cgroup."""
+        record = self.store.config(cid)
+        _, layers = self.image_and_layers(record["Image"])
+        hostname = record["Config"].get("Hostname") or cid[:12]
+        process = self.process_for(record, argv, hostname, self.store.path(cid, "diff"), list(layers),
+                                   user=user, extra_env=env, cwd=cwd)
+        cgroup = detect().open(cid)
+        return Spec(process=process, root=Root(path="/"), join_pid=pid, parent_death_signal=0,
+                    cgroup=CgroupJoin(procs_files=list(cgroup.procs_files)))
+
     def prepare(self, cid: str, detached: bool) -> Prepared:
         record = self.store.config(cid)
         driver = detect()
@@ -131,8 +166,9 @@ class Launcher:
         try:
             spec = self.build_spec(cid, record, cgroup, detached)
             plan_bytes = build_plan(spec)
-            with open(self.store.path(cid, "plan"), "wb") as f:
-                f.write(plan_bytes)
+            if detached:  # the monitor reads it; an attached run hands it over in memory
+                with open(self.store.path(cid, "plan"), "wb") as f:
+                    f.write(plan_bytes)
             return Prepared(spec, native.Plan(plan_bytes, spec.process.args[0]), cgroup)
         except BaseException:
             cgroup.remove()

@@ -23,6 +23,8 @@ from pyns.containers.names import new_id, random_name, validate_name
 from pyns.containers.store import ContainerStore
 from pyns.errors import Conflict, InvalidArgument, PynsError
 from pyns.runtime import native, procs
+from pyns.runtime.monitor import start_detached
+from pyns.runtime.plan import build_plan
 from pyns.runtime.cgroups import detect
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -54,17 +56,14 @@ class ContainerManager:
             "HostConfig": hc,
             "Mounts": [],
         }
+        # Volumes are created (and bind sources made) at create time, as docker does.
+        record["Mounts"] = resolve_mounts(self.root, hc).inspect
         self.store.create(cid, record, {"Status": "created"})
-        try:
-            # Volumes are created (and bind sources made) at create time, as docker does.
-            record["Mounts"] = resolve_mounts(self.root, hc).inspect
-            from pyns import fsutil
-
-            fsutil.atomic_write_json(self.store.path(cid, "config.json"), record)
-        except BaseException:
-            self.store.delete(cid)
-            raise
         return cid
+
+    def command_of(self, cid: str) -> list[str]:
+        cfg = self.store.config(cid)["Config"]
+        return list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
 
     def _free_name(self) -> str:
         taken = {n for _, n in self.store.names()}
@@ -168,6 +167,50 @@ class ContainerManager:
                 raise Conflict(f"container {cid} is already running")
             # The lock is released while the container runs so that stop/kill/rm -f work.
         return self.launcher.run_attached(cid, stdin, tee_out, tee_err, forward_signals)
+
+    # --------------------------------------------------------------- exec
+    def exec_run(self, cid: str, cmd: list[str], user: str | None = None, workdir: str | None = None,
+                 environment: list[str] | None = None, detach: bool = False, stdin: int = -1,
+                 tee_out: int = -1, tee_err: int = -1, forward_signals: bool = False) -> int | None:
+        """Run cmd inside the running container cid; its exit code (None when detached).
+
+        The process joins every namespace and the cgroup of the container's
+        init, with the container's capabilities, user and no_new_privs; it
+        is not the container's main process and dies with the container.
+        """
+        if not cmd:
+            raise InvalidArgument("No exec command specified")
+        state = self.store.state(cid)
+        if not self.is_running(cid):
+            raise Conflict(f"Container {cid} is not running")
+        spec = self.launcher.exec_spec(cid, int(state["Pid"]), list(cmd), user, list(environment or []), workdir)
+        data = build_plan(spec)
+        if detach:
+            # Under its own monitor, which reaps it: once we exit, an orphan
+            # would go to the host's init, and a zombie in the container's
+            # pid namespace would hold up that namespace's teardown.
+            path = self.store.path(cid, f"exec-{os.getpid()}-{time.monotonic_ns()}.plan")
+            with open(path, "wb") as f:
+                f.write(data)
+            try:
+                start_detached(path, cmd[0], None)
+            finally:
+                os.unlink(path)
+            return None
+        plan = native.Plan(data, cmd[0])
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            res = plan.spawn(stdin, out_w, err_w)
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        flags = native.SUPERVISE_FORWARD_SIGNALS if forward_signals else 0
+        return plan.supervise(res.pid, out_r, err_r, tee_out, tee_err, flags).exit_code
 
     # --------------------------------------------------------- stop/kill
     def kill(self, cid: str, sig: int | str | None = None) -> None:

@@ -89,9 +89,7 @@ def _add_mount(t: _Tokens, m: Mount) -> None:
         t.add("mount", m.source or "", m.destination, m.type, flags, data)
 
 
-def build_plan(spec: Spec) -> bytes:
-    """Serialise a Spec for csrc/plan.c."""
-    t = _Tokens()
+def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
     flags = 0
     for ns in spec.namespaces:
         if ns in CLONE_FLAGS and not (ns == "network" and spec.network_namespace_path):
@@ -101,10 +99,8 @@ def build_plan(spec: Spec) -> bytes:
         t.add("cgroupns")
     if spec.network_namespace_path:
         t.add("netns", spec.network_namespace_path)
-    if spec.loopback_up and "network" in spec.namespaces:
+    if spec.loopback_up and "network" in spec.namespaces and not spec.network_namespace_path:
         t.add("lo_up")
-    if spec.parent_death_signal:
-        t.add("pdeathsig", spec.parent_death_signal)
 
     root = spec.root
     t.add("rootfs", root.path)
@@ -130,7 +126,17 @@ def build_plan(spec: Spec) -> bytes:
     for path in spec.readonly_paths:
         t.add("readonly", path)
 
-    if spec.hostname:
+
+def build_plan(spec: Spec) -> bytes:
+    """Serialise a Spec for csrc/plan.c."""
+    t = _Tokens()
+    if spec.join_pid:
+        t.add("join", spec.join_pid)
+    else:
+        _add_namespaces_and_root(t, spec)
+    if spec.parent_death_signal:
+        t.add("pdeathsig", spec.parent_death_signal)
+    if spec.hostname and not spec.join_pid:
         t.add("hostname", spec.hostname)
     for f in spec.cgroup.procs_files:
         t.add("cgroup_procs", f)

@@ -99,6 +99,9 @@ class Spec:
     cgroup: CgroupJoin = field(default_factory=CgroupJoin)
     parent_death_signal: int = 9  # the container dies with its supervisor
     seccomp_bpf: bytes | None = None  # a compiled classic-BPF program (struct sock_filter[])
+    # exec: join every namespace of this running process instead of creating
+    # any; root, mounts, devices, masks and hostname are then ignored.
+    join_pid: int | None = None
     # Supervisor side (used by the in-process supervisor and the monitor).
     log_path: str | None = None
     exit_path: str | None = None
