@@ -5,7 +5,10 @@
  * Forks once so the caller can reap us at once and the monitor is
  * re-parented away from it, becomes a child subreaper, starts the
  * container from the plan, reports "ok PID\n" or "err STEP ERRNO MSG\n"
- * on STATUS_FD (a pipe to the caller), then supervises it: log, exit record, OOM flag. After the exit
+ * on STATUS_FD (a pipe to the caller), then supervises it: log, exit
+ * record, OOM flag, and (with attach_sock) an attach socket through which
+ * clients see the output and type into the container's stdin or pty,
+ * which the monitor holds. After the exit
  * it removes the container's cgroups and runs the plan's on_exit command
  * (used for --rm). Static, no Python: a few hundred KiB resident. */
 #include "pyns.h"
@@ -16,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static char *read_file(const char *path, size_t *len)
@@ -37,6 +42,52 @@ static char *read_file(const char *path, size_t *len)
     close(fd);
     *len = got;
     return buf;
+}
+
+static int listen_on(const char *name)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (strlen(name) >= sizeof a.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    pyns_strlcpy(a.sun_path, name, sizeof a.sun_path);
+    unlink(name);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || chmod(name, 0600) < 0 || listen(fd, 8) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static int recv_fd(int sock)
+{
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    int fd = -1;
+    if (c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
 }
 
 static void report(int fd, const char *s)
@@ -93,20 +144,71 @@ int main(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (chdir("/") < 0)
-        return 1;
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-        snprintf(line, sizeof line, "err pipe %d log pipes\n", errno);
+    /* Work in the plan's directory: the attach socket is bound there by a
+     * short relative name (sun_path holds only 108 bytes). */
+    char dir[4096];
+    pyns_strlcpy(dir, argv[1], sizeof dir);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (chdir(slash ? dir : ".") < 0) {
+        snprintf(line, sizeof line, "err chdir %d plan directory\n", errno);
         report(status_fd, line);
         return 1;
     }
-    int cpid = pyns_spawn(plan, devnull, out[1], errp[1], ts, &err);
-    close(out[1]);
-    close(errp[1]);
+
+    struct pyns_io io = {-1, -1, -1, -1, -1, -1, -1, PYNS_SUP_REAP_ALL};
+    int child_in = devnull, child_out = -1, child_err = -1, console[2] = {-1, -1};
+    if (plan->attach_sock && (io.listen_fd = listen_on(plan->attach_sock)) < 0) {
+        snprintf(line, sizeof line, "err attach %d %s\n", errno, plan->attach_sock);
+        report(status_fd, line);
+        return 1;
+    }
+    if (plan->tty) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0) {
+            snprintf(line, sizeof line, "err tty %d console socket\n", errno);
+            report(status_fd, line);
+            return 1;
+        }
+        io.flags |= PYNS_SUP_TTY;
+    } else {
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+            snprintf(line, sizeof line, "err pipe %d log pipes\n", errno);
+            report(status_fd, line);
+            return 1;
+        }
+        child_out = out[1];
+        child_err = errp[1];
+        io.out_fd = out[0];
+        io.err_fd = errp[0];
+        if (plan->open_stdin) {
+            int in[2];
+            if (pipe2(in, O_CLOEXEC) < 0) {
+                snprintf(line, sizeof line, "err pipe %d stdin pipe\n", errno);
+                report(status_fd, line);
+                return 1;
+            }
+            child_in = in[0];
+            io.in_dst = in[1];
+        }
+    }
+    int cpid = pyns_spawn(plan, child_in, child_out, child_err, console[1], ts, &err);
+    if (child_out >= 0)
+        close(child_out);
+    if (child_err >= 0)
+        close(child_err);
+    if (child_in != devnull)
+        close(child_in);
+    if (console[1] >= 0)
+        close(console[1]);
     if (cpid < 0) {
         snprintf(line, sizeof line, "err %s %d %s\n", err.step, err.errnum, err.msg);
         report(status_fd, line);
         return 1;
+    }
+    if (plan->tty) {
+        io.out_fd = io.in_dst = recv_fd(console[0]);
+        close(console[0]);
     }
     snprintf(line, sizeof line, "ok %d\n", cpid);
     report(status_fd, line);
@@ -116,7 +218,11 @@ int main(int argc, char **argv)
         dup2(devnull, 1);
         dup2(devnull, 2);
     }
-    int rc = pyns_supervise(plan, cpid, out[0], errp[0], -1, -1, PYNS_SUP_REAP_ALL, &ex, &err);
+    int rc = pyns_supervise(plan, cpid, &io, &ex, &err);
+    if (io.listen_fd >= 0) {
+        close(io.listen_fd);
+        unlink(plan->attach_sock);
+    }
     size_t i;
     for (i = 0; i < plan->ncgroup_dirs; i++)
         rmdir(plan->cgroup_dirs[i]);

@@ -159,6 +159,17 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
             ARG(a); p->overlay = a;
         } else if (!strcmp(k, "hostname")) {
             ARG(a); p->hostname = a;
+        } else if (!strcmp(k, "tty")) {
+            p->tty = 1;
+        } else if (!strcmp(k, "winsize")) {
+            ARG(a); ARG(b);
+            if (parse_u64(a, &u) || parse_u64(b, &u2) || u > 65535 || u2 > 65535) goto bad;
+            p->rows = (unsigned short)u;
+            p->cols = (unsigned short)u2;
+        } else if (!strcmp(k, "open_stdin")) {
+            p->open_stdin = 1;
+        } else if (!strcmp(k, "attach_sock")) {
+            ARG(a); p->attach_sock = a;
         } else if (!strcmp(k, "join")) {
             ARG(a);
             if (parse_long(a, &l) || l <= 0) goto bad;

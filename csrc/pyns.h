@@ -37,6 +37,10 @@ struct pyns_plan {
     int nnp;
     int pdeathsig;
     int join_pid;         /* exec: join this process's namespaces instead of creating any */
+    int tty;              /* allocate a pty in the container's devpts */
+    unsigned short rows, cols;
+    int open_stdin;       /* monitor: keep the container's stdin open for attach */
+    const char *attach_sock;  /* monitor: attach socket name, relative to the plan's dir */
     int has_user;
     uid_t uid;
     gid_t gid;

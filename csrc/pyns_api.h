@@ -19,6 +19,13 @@
 
 #define PYNS_SUP_FORWARD_SIGNALS 1
 #define PYNS_SUP_REAP_ALL 2
+#define PYNS_SUP_TTY 4          /* out_fd is a pty master: resize it on SIGWINCH from fd 0 */
+
+/* Attach protocol, client -> supervisor: frames of 1 type byte, a 2-byte
+ * big-endian length, then the payload. Supervisor -> client: raw output. */
+#define PYNS_ATTACH_DATA 0
+#define PYNS_ATTACH_RESIZE 1    /* payload: rows, cols as 2-byte big-endian each */
+#define PYNS_ATTACH_CLOSE_STDIN 2
 
 struct pyns_error {
     int errnum;          /* errno of the failing call, 0 if none */
@@ -38,19 +45,34 @@ struct pyns_plan;
 struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error *err);
 void pyns_plan_free(struct pyns_plan *plan);
 
+/* What the supervisor relays. Any fd may be -1 (none). */
+struct pyns_io {
+    int out_fd;       /* container stdout pipe, or the pty master with a tty */
+    int err_fd;       /* container stderr pipe */
+    int in_src;       /* copy from here (our stdin) ... */
+    int in_dst;       /* ... to here (the container's stdin pipe or pty master) */
+    int tee_out;      /* also write stdout here (our terminal) */
+    int tee_err;
+    int listen_fd;    /* attach socket: clients get output, send input/resize */
+    int flags;        /* PYNS_SUP_* */
+};
+
 /* clone + child setup + execve. Returns the pid (in the caller's pid
  * namespace) once the child has exec'd, or -1 with err filled when any
- * step failed (the child is reaped). ts receives PYNS_TS_COUNT
- * CLOCK_MONOTONIC nanosecond timestamps (0 for steps not reached). */
+ * step failed (the child is reaped). With a tty in the plan the child
+ * makes a pty in the container's devpts, sends the master over
+ * console_sock (SCM_RIGHTS) and uses the slave as stdio; the stdio fds are
+ * ignored. ts receives PYNS_TS_COUNT CLOCK_MONOTONIC nanosecond
+ * timestamps (0 for steps not reached). */
 int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int stderr_fd,
-               long long *ts, struct pyns_error *err);
+               int console_sock, long long *ts, struct pyns_error *err);
 
-/* Relay the container's stdout/stderr (pipe read ends, -1 for none) to the
- * tee fds (-1 for none) and to the plan's log file as docker json-file
- * lines, until pid exits; record the exit in the plan's exit file. */
-int pyns_supervise(const struct pyns_plan *plan, int pid, int out_fd, int err_fd,
-                   int tee_out, int tee_err, int flags, struct pyns_exit *ex,
-                   struct pyns_error *err);
+/* Relay io until pid exits (output to the tee fds, attached clients and
+ * the plan's log as docker json-file lines; input from in_src and clients
+ * to in_dst), then record the exit in the plan's exit file. Closes out_fd,
+ * err_fd and in_dst. */
+int pyns_supervise(const struct pyns_plan *plan, int pid, const struct pyns_io *io,
+                   struct pyns_exit *ex, struct pyns_error *err);
 
 long long pyns_monotonic_ns(void);
 

@@ -20,6 +20,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -46,6 +48,7 @@ struct child_ctx {
     const struct pyns_plan *plan;
     int join_fds[NJOIN];
     int stdio[3];
+    int console_sock;
     long long *ts;
     struct pyns_error *err;
     volatile int failed;
@@ -258,6 +261,92 @@ static int join_namespaces(struct child_ctx *c, struct pyns_error *err)
     return 0;
 }
 
+/* Send fd over a unix socket (SCM_RIGHTS), no allocation. */
+static int send_fd(int sock, int fd)
+{
+    char byte = 'm';
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    memset(&u, 0, sizeof u);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* A pty from the container's own devpts instance (so `tty` inside names
+ * /dev/pts/N and no host pty is visible): the master goes to the caller,
+ * the slave becomes the controlling terminal, stdio and /dev/console. */
+static int setup_tty(const struct pyns_plan *plan, int console_sock, struct pyns_error *err)
+{
+    char path[64], num[24];
+    int zero = 0;
+    unsigned int n;
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) {
+        pyns_err_set(err, "tty", errno, "open /dev/ptmx", NULL);
+        return -1;
+    }
+    if (ioctl(m, TIOCSPTLCK, &zero) < 0 || ioctl(m, TIOCGPTN, &n) < 0) {
+        pyns_err_set(err, "tty", errno, "unlock pty", NULL);
+        return -1;
+    }
+    pyns_fmt_u64(num, sizeof num, n);
+    pyns_strlcpy(path, "/dev/pts/", sizeof path);
+    pyns_strlcat(path, num, sizeof path);
+    int s = open(path, O_RDWR | O_NOCTTY);
+    if (s < 0) {
+        pyns_err_set(err, "tty", errno, "open ", path);
+        return -1;
+    }
+    if (plan->rows && plan->cols) {
+        struct winsize ws;
+        memset(&ws, 0, sizeof ws);
+        ws.ws_row = plan->rows;
+        ws.ws_col = plan->cols;
+        ioctl(s, TIOCSWINSZ, &ws);
+    }
+    if (!plan->join_pid) {
+        int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOCTTY | O_CLOEXEC, 0600);
+        if (f >= 0)
+            close(f);
+        if (mount(path, "/dev/console", NULL, MS_BIND, NULL) < 0) {
+            pyns_err_set(err, "tty", errno, "bind pty on /dev/console", NULL);
+            return -1;
+        }
+    }
+    if (send_fd(console_sock, m) < 0) {
+        pyns_err_set(err, "tty", errno, "send pty master", NULL);
+        return -1;
+    }
+    close(m);
+    if (setsid() < 0 || ioctl(s, TIOCSCTTY, 0) < 0) {
+        pyns_err_set(err, "tty", errno, "make the pty the controlling terminal", NULL);
+        return -1;
+    }
+    int i;
+    for (i = 0; i < 3; i++)
+        if (dup2(s, i) < 0) {
+            pyns_err_set(err, "tty", errno, "dup2", NULL);
+            return -1;
+        }
+    if (s > 2)
+        close(s);
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    return 0;
+}
+
 static int child_main(void *arg)
 {
     struct child_ctx *c = arg;
@@ -305,9 +394,13 @@ process:
             goto fail;
         }
     }
-    if (pyns_setup_identity(plan, err) < 0)
+    if (plan->tty) {
+        if (setup_tty(plan, c->console_sock, err) < 0)
+            goto fail;
+    } else if (setup_stdio(c->stdio, err) < 0) {
         goto fail;
-    if (setup_stdio(c->stdio, err) < 0)
+    }
+    if (pyns_setup_identity(plan, err) < 0)
         goto fail;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -398,7 +491,7 @@ static int open_join_fds(int pid, int fds[NJOIN], int *pidns_restore, struct pyn
 }
 
 int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int stderr_fd,
-               long long *ts, struct pyns_error *err)
+               int console_sock, long long *ts, struct pyns_error *err)
 {
     struct child_ctx ctx;
     sigset_t all, old;
@@ -413,6 +506,11 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
     ctx.stdio[0] = stdin_fd;
     ctx.stdio[1] = stdout_fd;
     ctx.stdio[2] = stderr_fd;
+    ctx.console_sock = console_sock;
+    if (plan->tty && console_sock < 0) {
+        pyns_err_set(err, "tty", EINVAL, "a tty needs a console socket", NULL);
+        return -1;
+    }
     ctx.ts = ts;
     ctx.err = err;
 

@@ -2,6 +2,7 @@
 inspect, wait, top. Each parses flags, calls the engine, renders."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -49,6 +50,8 @@ def _run_options(f):  # noqa: ANN001 - click decorator stack
         click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
         click.option("--name", help="Assign a name to the container"),
         click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
+        click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
+        click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container"),
         click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
@@ -104,6 +107,7 @@ def _create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
         "name": o["name"],
         "auto_remove": o["rm"],
         "stdin_open": o["interactive"],
+        "tty": o["tty"],
     }
     return {k: v for k, v in kw.items() if v is not None}
 
@@ -129,6 +133,8 @@ def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], 
             raise
         click.echo(c.id)
         return
+    if o["tty"]:
+        ctx.exit(_run_with_tty(eng, c, o))
     code = 0
     try:
         sys.stdout.flush()
@@ -140,6 +146,31 @@ def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], 
         if o["rm"]:
             c.remove(force=True)
     ctx.exit(code)
+
+
+def _run_with_tty(eng: Any, c: Any, o: dict[str, Any]) -> int:
+    """run -t: the monitor owns the pty; we attach to it like `pyns attach`."""
+    from pyns.containers import attach as attach_mod
+
+    keys = attach_mod.parse_detach_keys(o["detach_keys"]) if o["detach_keys"] else attach_mod.DEFAULT_DETACH_KEYS
+    try:
+        eng.manager.start(c.id, attach_mod.terminal_size(0) if os.isatty(0) else None)
+    except PynsError:
+        if o["rm"]:
+            c.remove(force=True)
+        raise
+    try:
+        how = attach_mod.attach(eng.manager.attach_socket(c.id), 0 if o["interactive"] else None, 1, True, keys)
+    except PynsError:
+        how = "exited"  # it finished before we connected: show what it printed
+        _stream_logs(c, follow=False, tail=None, timestamps=False)
+    if how == "detached":
+        click.echo()
+        return 0
+    code = c.wait()["StatusCode"]
+    if o["rm"]:
+        c.remove(force=True)
+    return code
 
 
 @click.command(context_settings=RUN_CONTEXT)
@@ -363,6 +394,7 @@ def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
 @click.command("exec", context_settings={"allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the background")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY")
 @click.option("-e", "--env", "env", multiple=True, help="Set environment variables")
 @click.option("--env-file", multiple=True, type=click.Path(dir_okay=False), help="Read in a file of environment variables")
 @click.option("-w", "--workdir", help="Working directory inside the container")
@@ -370,8 +402,9 @@ def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
-def exec_(ctx: click.Context, detach: bool, interactive: bool, env: tuple[str, ...], env_file: tuple[str, ...],
-          workdir: str | None, user: str | None, container: str, command: tuple[str, ...]) -> None:
+def exec_(ctx: click.Context, detach: bool, interactive: bool, tty: bool, env: tuple[str, ...],
+          env_file: tuple[str, ...], workdir: str | None, user: str | None, container: str,
+          command: tuple[str, ...]) -> None:
     """Execute a command in a running container."""
     from pyns import options
 
@@ -383,12 +416,39 @@ def exec_(ctx: click.Context, detach: bool, interactive: bool, env: tuple[str, .
             envs += options.parse_env_file(fh.read(), os.environ.get)
     envs += options.parse_env(list(env), os.environ.get)
     sys.stdout.flush()
-    code = eng.manager.exec_run(c.id, list(command), user, workdir, envs, detach=detach,
-                                stdin=0 if interactive else -1, tee_out=sys.stdout.fileno(),
-                                tee_err=sys.stderr.fileno(), forward_signals=True)
+    from pyns.containers.attach import raw_terminal, terminal_size
+
+    with raw_terminal(0) if (tty and interactive) else contextlib.nullcontext():
+        code = eng.manager.exec_run(c.id, list(command), user, workdir, envs, detach=detach,
+                                    stdin=0 if interactive else -1, tee_out=sys.stdout.fileno(),
+                                    tee_err=sys.stderr.fileno(), forward_signals=True, tty=tty,
+                                    winsize=terminal_size(0) if tty else None)
     ctx.exit(code or 0)
 
 
+@click.command()
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
+@click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
+@click.argument("container")
+@click.pass_context
+def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, container: str) -> None:
+    """Attach local standard input, output, and error streams to a running container."""
+    from pyns.containers import attach as attach_mod
+
+    eng = engine(ctx)
+    c = eng.containers.get(container)
+    if not c.attrs["State"]["Running"]:
+        fail("You cannot attach to a stopped container, start it first")
+    keys = attach_mod.parse_detach_keys(detach_keys) if detach_keys else attach_mod.DEFAULT_DETACH_KEYS
+    tty = bool(c.attrs["Config"].get("Tty"))
+    stdin = None if no_stdin or not c.attrs["Config"].get("OpenStdin") else 0
+    how = attach_mod.attach(eng.manager.attach_socket(c.id), stdin, 1, tty, keys)
+    if how == "detached":
+        click.echo("read escape sequence", err=True)
+        ctx.exit(0)
+    ctx.exit(c.wait()["StatusCode"])
+
+
 def register(group: click.Group) -> None:
-    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_):
+    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_, attach):
         group.add_command(cmd)

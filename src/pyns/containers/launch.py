@@ -26,6 +26,9 @@ from pyns.runtime.plan import build_plan
 from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
 
 
+ATTACH_SOCKET = "attach.sock"  # in the container's directory, served by its monitor
+
+
 @dataclass
 class Prepared:
     spec: Spec
@@ -117,6 +120,9 @@ class Launcher:
             log_path=self.store.path(cid, f"{cid}-json.log"),
             exit_path=self.store.path(cid, "exit.json"),
             on_exit=_auto_remove_argv(self.root, os.path.dirname(self.store.locks), cid) if (detached and hc.get("AutoRemove")) else [],
+            tty=bool(cfg.get("Tty")) and detached,
+            open_stdin=bool(cfg.get("OpenStdin")) and detached,
+            attach_socket=ATTACH_SOCKET if detached else None,
         )
 
     def process_for(self, record: dict[str, Any], argv: list[str], hostname: str, upper: str,
@@ -155,7 +161,7 @@ class Launcher:
         return Spec(process=process, root=Root(path="/"), join_pid=pid, parent_death_signal=0,
                     cgroup=CgroupJoin(procs_files=list(cgroup.procs_files)))
 
-    def prepare(self, cid: str, detached: bool) -> Prepared:
+    def prepare(self, cid: str, detached: bool, winsize: tuple[int, int] | None = None) -> Prepared:
         record = self.store.config(cid)
         driver = detect()
         stale = driver.open(cid)
@@ -165,6 +171,7 @@ class Launcher:
         cgroup = driver.create(cid, resources_from_host_config(record["HostConfig"]))
         try:
             spec = self.build_spec(cid, record, cgroup, detached)
+            spec.winsize = winsize
             plan_bytes = build_plan(spec)
             if detached:  # the monitor reads it; an attached run hands it over in memory
                 with open(self.store.path(cid, "plan"), "wb") as f:
@@ -182,11 +189,11 @@ class Launcher:
             "StartedAt": now_rfc3339(), "BootId": procs.boot_id(), "RestartCount": restarts,
         }
 
-    def start_detached(self, cid: str) -> dict[str, Any]:
+    def start_detached(self, cid: str, winsize: tuple[int, int] | None = None) -> dict[str, Any]:
         """Start under a monitor; returns the new state record."""
         prev = self.store.state(cid)
         self.store.clear_exit_record(cid)
-        prepared = self.prepare(cid, detached=True)
+        prepared = self.prepare(cid, detached=True, winsize=winsize)
         try:
             started = start_detached(self.store.path(cid, "plan"), prepared.spec.process.args[0], _monitor_env(self.root))
         except PynsError as e:

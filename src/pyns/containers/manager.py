@@ -153,12 +153,17 @@ class ContainerManager:
         return users
 
     # -------------------------------------------------------------- start
-    def start(self, cid: str) -> None:
+    def start(self, cid: str, winsize: tuple[int, int] | None = None) -> None:
         """Start detached (under a monitor); a running container is left alone."""
         with self.store.lock(cid):
             if self.is_running(cid):
                 return
-            self.launcher.start_detached(cid)
+            self.launcher.start_detached(cid, winsize)
+
+    def attach_socket(self, cid: str) -> str:
+        from pyns.containers.launch import ATTACH_SOCKET
+
+        return self.store.path(cid, ATTACH_SOCKET)
 
     def run_attached(self, cid: str, stdin: int = -1, tee_out: int = -1, tee_err: int = -1,
                      forward_signals: bool = False) -> native.ExitInfo:
@@ -171,7 +176,8 @@ class ContainerManager:
     # --------------------------------------------------------------- exec
     def exec_run(self, cid: str, cmd: list[str], user: str | None = None, workdir: str | None = None,
                  environment: list[str] | None = None, detach: bool = False, stdin: int = -1,
-                 tee_out: int = -1, tee_err: int = -1, forward_signals: bool = False) -> int | None:
+                 tee_out: int = -1, tee_err: int = -1, forward_signals: bool = False,
+                 tty: bool = False, winsize: tuple[int, int] | None = None) -> int | None:
         """Run cmd inside the running container cid; its exit code (None when detached).
 
         The process joins every namespace and the cgroup of the container's
@@ -184,6 +190,7 @@ class ContainerManager:
         if not self.is_running(cid):
             raise Conflict(f"Container {cid} is not running")
         spec = self.launcher.exec_spec(cid, int(state["Pid"]), list(cmd), user, list(environment or []), workdir)
+        spec.tty, spec.winsize = tty and not detach, winsize
         data = build_plan(spec)
         if detach:
             # Under its own monitor, which reaps it: once we exit, an orphan
@@ -198,6 +205,9 @@ class ContainerManager:
                 os.unlink(path)
             return None
         plan = native.Plan(data, cmd[0])
+        flags = native.SUPERVISE_FORWARD_SIGNALS if forward_signals else 0
+        if spec.tty:
+            return self._exec_with_pty(plan, stdin, tee_out, flags)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
@@ -209,8 +219,24 @@ class ContainerManager:
         finally:
             os.close(out_w)
             os.close(err_w)
-        flags = native.SUPERVISE_FORWARD_SIGNALS if forward_signals else 0
         return plan.supervise(res.pid, out_r, err_r, tee_out, tee_err, flags).exit_code
+
+    @staticmethod
+    def _exec_with_pty(plan: native.Plan, stdin: int, tee_out: int, flags: int) -> int:
+        """The child makes a pty in the container and sends us the master."""
+        import socket
+
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            res = plan.spawn(console_sock=child.fileno())
+            child.close()
+            _, fds, _, _ = socket.recv_fds(parent, 1, 1)
+        finally:
+            child.close()
+            parent.close()
+        master = fds[0]
+        return plan.supervise(res.pid, out_fd=master, tee_out=tee_out, in_src=stdin, in_dst=master,
+                              flags=flags | native.SUPERVISE_TTY).exit_code
 
     # --------------------------------------------------------- stop/kill
     def kill(self, cid: str, sig: int | str | None = None) -> None:

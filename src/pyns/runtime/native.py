@@ -16,6 +16,8 @@ from pyns.errors import RuntimeFailure
 PHASES = ("start", "child", "cgroup", "network", "rootfs", "pivot", "exec", "return")
 SUPERVISE_FORWARD_SIGNALS = lib.PYNS_SUP_FORWARD_SIGNALS
 SUPERVISE_REAP_ALL = lib.PYNS_SUP_REAP_ALL
+SUPERVISE_TTY = lib.PYNS_SUP_TTY
+ATTACH_DATA, ATTACH_RESIZE, ATTACH_CLOSE_STDIN = lib.PYNS_ATTACH_DATA, lib.PYNS_ATTACH_RESIZE, lib.PYNS_ATTACH_CLOSE_STDIN
 
 
 @dataclass
@@ -66,24 +68,33 @@ class Plan:
             raise _error(err)
         self._ptr = ffi.gc(ptr, lib.pyns_plan_free)
 
-    def spawn(self, stdin: int = -1, stdout: int = -1, stderr: int = -1) -> SpawnResult:
-        """clone + set-up + execve; returns once the command is running."""
+    def spawn(self, stdin: int = -1, stdout: int = -1, stderr: int = -1, console_sock: int = -1) -> SpawnResult:
+        """clone + set-up + execve; returns once the command is running.
+
+        With a tty in the plan, the pty master arrives on console_sock (a
+        unix socket; receive it with socket.recv_fds) and stdio is ignored.
+        """
         err = ffi.new("struct pyns_error *")
         ts = ffi.new("long long[]", lib.PYNS_TS_COUNT)
-        pid = lib.pyns_spawn(self._ptr, stdin, stdout, stderr, ts, err)
+        pid = lib.pyns_spawn(self._ptr, stdin, stdout, stderr, console_sock, ts, err)
         if pid < 0:
             raise _error(err, self.argv0)
         return SpawnResult(pid, {name: ts[i] for i, name in enumerate(PHASES)})
 
     def supervise(self, pid: int, out_fd: int = -1, err_fd: int = -1, tee_out: int = -1,
-                  tee_err: int = -1, flags: int = 0) -> ExitInfo:
-        """Relay output to the log (and tee fds) until pid exits; record the exit.
+                  tee_err: int = -1, flags: int = 0, in_src: int = -1, in_dst: int = -1,
+                  listen_fd: int = -1) -> ExitInfo:
+        """Relay output to the log (and tee fds), input from in_src to in_dst,
+        until pid exits; record the exit.
 
-        Takes ownership of out_fd and err_fd (closed when done).
+        Takes ownership of out_fd, err_fd and in_dst (closed when done).
         """
         err = ffi.new("struct pyns_error *")
         ex = ffi.new("struct pyns_exit *")
-        rc = lib.pyns_supervise(self._ptr, pid, out_fd, err_fd, tee_out, tee_err, flags, ex, err)
+        io = ffi.new("struct pyns_io *", {"out_fd": out_fd, "err_fd": err_fd, "in_src": in_src, "in_dst": in_dst,
+                                         "tee_out": tee_out, "tee_err": tee_err, "listen_fd": listen_fd,
+                                         "flags": flags})
+        rc = lib.pyns_supervise(self._ptr, pid, io, ex, err)
         if rc < 0:
             raise _error(err)
         return ExitInfo(ex.exit_code, ex.signal, bool(ex.oom_killed), ex.finished_ns)

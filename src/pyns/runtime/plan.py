@@ -136,6 +136,14 @@ def build_plan(spec: Spec) -> bytes:
         _add_namespaces_and_root(t, spec)
     if spec.parent_death_signal:
         t.add("pdeathsig", spec.parent_death_signal)
+    if spec.tty:
+        t.add("tty")
+        if spec.winsize:
+            t.add("winsize", *spec.winsize)
+    if spec.open_stdin:
+        t.add("open_stdin")
+    if spec.attach_socket:
+        t.add("attach_sock", spec.attach_socket)
     if spec.hostname and not spec.join_pid:
         t.add("hostname", spec.hostname)
     for f in spec.cgroup.procs_files:

@@ -99,6 +99,13 @@ class Spec:
     cgroup: CgroupJoin = field(default_factory=CgroupJoin)
     parent_death_signal: int = 9  # the container dies with its supervisor
     seccomp_bpf: bytes | None = None  # a compiled classic-BPF program (struct sock_filter[])
+    # Terminal and attach: a pty from the container's devpts as stdio (the
+    # master is handed to the supervisor); the monitor keeps stdin open and
+    # serves an attach socket named attach_socket in the plan's directory.
+    tty: bool = False
+    winsize: tuple[int, int] | None = None  # rows, cols
+    open_stdin: bool = False
+    attach_socket: str | None = None
     # exec: join every namespace of this running process instead of creating
     # any; root, mounts, devices, masks and hostname are then ignored.
     join_pid: int | None = None
