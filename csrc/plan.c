@@ -132,6 +132,8 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
             p->lo_up = 1;
         } else if (!strcmp(k, "readonly_root")) {
             p->readonly_root = 1;
+        } else if (!strcmp(k, "no_pivot")) {
+            p->no_pivot = 1;
         } else if (!strcmp(k, "nnp")) {
             p->nnp = 1;
         } else if (!strcmp(k, "pdeathsig")) {

@@ -34,6 +34,7 @@ struct pyns_plan {
     int cgroupns;
     int lo_up;
     int readonly_root;
+    int no_pivot;         /* mount the root but stay in the host's tree (export) */
     int nnp;
     int pdeathsig;
     int join_pid;         /* exec: join this process's namespaces instead of creating any */

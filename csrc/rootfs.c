@@ -294,6 +294,8 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
     close(rootfd);
     if (ts)
         ts[PYNS_TS_ROOTFS] = pyns_monotonic_ns();
+    if (plan->no_pivot)
+        return 0;
 
     /* pivot_root(".", "."): stack the old root under the new one, then
      * detach it; no directory for the old root is needed in the image. */

@@ -229,3 +229,19 @@ def test_env_file_workdir_user_entrypoint(root, busybox, tmp_path):
     out = ok("run", "--rm", "--env-file", str(envf), "-e", "X=1", "-w", "/srv", "-u", "app",
              "--entrypoint", "sh", busybox, "-c", "echo $FOO/$X/$EMPTY/; pwd; id -un")
     assert out.split("\n")[:3] == ["bar baz/1//", "/srv", "app"]
+
+
+def test_export_is_the_merged_filesystem(root, busybox, tmp_path):
+    import tarfile
+
+    ok("run", "--name", "exp", busybox, "sh", "-c", "echo new > /newfile; rm /etc/group; mkdir -p /d/e")
+    out = tmp_path / "exp.tar"
+    ok("export", "-o", str(out), "exp")
+    with tarfile.open(out) as tar:
+        names = {n.lstrip("./") for n in tar.getnames()}
+        assert "newfile" in names and "d/e" in names and "etc/passwd" in names and "bin/busybox" in names
+        assert "etc/group" not in names and not any(".wh." in n for n in names)
+        assert tar.extractfile("./newfile").read() == b"new\n"
+    r = pyns_cli("export", "exp")
+    assert r.returncode == 0 and len(r.stdout) == out.stat().st_size
+    ok("rm", "exp")

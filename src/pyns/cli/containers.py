@@ -449,6 +449,27 @@ def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, containe
     ctx.exit(c.wait()["StatusCode"])
 
 
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file, instead of STDOUT")
+@click.argument("container")
+@click.pass_context
+def export(ctx: click.Context, output: str | None, container: str) -> None:
+    """Export a container's filesystem as a tar archive."""
+    eng = engine(ctx)
+    c = eng.containers.get(container)
+    if output is None and sys.stdout.isatty():
+        fail("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    if output is None:
+        sys.stdout.flush()
+        eng.manager.export(c.id, sys.stdout.fileno())
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        eng.manager.export(c.id, fd)
+    finally:
+        os.close(fd)
+
+
 def register(group: click.Group) -> None:
-    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_, attach):
+    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_, attach, export):
         group.add_command(cmd)

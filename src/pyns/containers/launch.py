@@ -66,11 +66,7 @@ class Launcher:
         cfg, hc = record["Config"], record["HostConfig"]
         cdir = self.store.path(cid)
         _, layers = self.image_and_layers(record["Image"])
-        layers = list(layers)
-        if not layers:
-            empty = os.path.join(self.root, "layers", "empty")
-            os.makedirs(empty, exist_ok=True)
-            layers = [empty]
+        layers = list(layers) or [self.empty_layer()]
         upper, work = os.path.join(cdir, "diff"), os.path.join(cdir, "work")
         root = Root(path=os.path.join(cdir, "rootfs"), layers=layers, upper=upper, work=work,
                     readonly=bool(hc.get("ReadonlyRootfs")))
@@ -124,6 +120,12 @@ class Launcher:
             open_stdin=bool(cfg.get("OpenStdin")) and detached,
             attach_socket=ATTACH_SOCKET if detached else None,
         )
+
+    def empty_layer(self) -> str:
+        """overlayfs needs one lower dir: an image with no layers (scratch) gets an empty one."""
+        empty = os.path.join(self.root, "layers", "empty")
+        os.makedirs(empty, exist_ok=True)
+        return empty
 
     def process_for(self, record: dict[str, Any], argv: list[str], hostname: str, upper: str,
                     layers: list[str], user: str | None = None, extra_env: list[str] = (),

@@ -25,6 +25,7 @@ from pyns.errors import Conflict, InvalidArgument, PynsError
 from pyns.runtime import native, procs
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
+from pyns.runtime.spec import Process, Root, Spec
 from pyns.runtime.cgroups import detect
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -301,6 +302,36 @@ class ContainerManager:
                     if m.get("Type") == "volume" and len(m.get("Name", "")) == 64:
                         shutil.rmtree(os.path.dirname(m["Source"]), ignore_errors=True)
         self.store.drop_lock_file(cid)
+
+    # ------------------------------------------------------------- export
+    def export(self, cid: str, out_fd: int) -> None:
+        """docker export: the container's merged filesystem as a tar on out_fd.
+
+        The overlay is mounted read-only in a throw-away mount namespace (so
+        nothing is mounted on the host, running or not) and the host's tar
+        reads it there: whiteouts are already applied by overlayfs.
+        """
+        record = self.store.config(cid)
+        _, layers = self.launcher.image_and_layers(record["Image"])
+        cdir = self.store.path(cid)
+        root = Root(path=os.path.join(cdir, "rootfs"), layers=list(layers) or [self.launcher.empty_layer()],
+                    upper=None, work=None, pivot=False)
+        if os.listdir(os.path.join(cdir, "diff")):
+            root.layers = root.layers + [os.path.join(cdir, "diff")]  # the rw layer, read-only on top
+        spec = Spec(process=Process(args=["tar", "--numeric-owner", "--xattrs", "-C", root.path, "-cf", "-", "."],
+                                    env=["PATH=/usr/bin:/bin"]),
+                    root=root, namespaces=frozenset({"mount"}), parent_death_signal=9)
+        plan = native.Plan(build_plan(spec), "tar")
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            res = plan.spawn(-1, out_fd, err_w)
+        finally:
+            os.close(err_w)
+        with os.fdopen(err_r, "rb") as f:
+            errors = f.read()
+        _, status = os.waitpid(res.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise PynsError(f"export: tar failed: {errors.decode(errors='replace').strip()}")
 
     # ---------------------------------------------------------------- top
     def top(self, cid: str, ps_args: str = "-ef") -> dict[str, Any]:

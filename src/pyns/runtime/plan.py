@@ -108,6 +108,8 @@ def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
         t.add("overlay", overlay_options(root.layers, root.upper, root.work))
     if root.readonly:
         t.add("readonly_root")
+    if not root.pivot:
+        t.add("no_pivot")
 
     # /dev must exist (a tmpfs) before nodes and symlinks go in; everything
     # else keeps the given order so later mounts may stack on earlier ones.

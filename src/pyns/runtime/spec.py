@@ -66,6 +66,7 @@ class Root:
     upper: str | None = None
     work: str | None = None
     readonly: bool = False
+    pivot: bool = True  # False: mount it, but run in the host's tree (e.g. tar it up)
 
 
 @dataclass
