@@ -152,3 +152,28 @@ def test_a_failing_child_step_is_a_clear_error(engine, busybox):
     c.reload()
     assert c.status == "created" and "tmpfs on /scratch" in c.attrs["State"]["Error"]
     c.remove()
+
+
+def test_seccomp_default_unconfined_and_custom_profile(engine, busybox, tmp_path):
+    def status(script: str, **kw) -> str:
+        return sh(engine, busybox, script + " 2>&1; echo rc=$?", **kw)
+
+    out = status("grep Seccomp: /proc/self/status; unshare -U true")
+    assert "Seccomp:\t2" in out and "rc=0" not in out
+    out = status("mkdir /m; mount -t tmpfs x /m", cap_add=["SYS_ADMIN"], security_opt=["seccomp=unconfined"])
+    assert out.strip().endswith("rc=0")
+    c = engine.containers.run(busybox, ["sleep", "30"], detach=True)
+    try:
+        code, out = c.exec_run(["sh", "-c", "grep Seccomp: /proc/self/status"])
+        assert b"Seccomp:\t2" in out  # execs get the container's filter too
+    finally:
+        c.remove(force=True)
+    profile = tmp_path / "deny-mkdir.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], '
+                       '"action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}')
+    out = status("mkdir /nope", security_opt=[f"seccomp={profile}"])
+    assert "Permission denied" in out and "rc=1" in out
+    with pytest.raises(InvalidArgument, match="seccomp"):
+        engine.containers.create(busybox, ["true"], security_opt=[f"seccomp={tmp_path / 'missing.json'}"])
+    with pytest.raises(InvalidArgument):
+        engine.containers.create(busybox, ["true"], security_opt=["apparmor=x"])

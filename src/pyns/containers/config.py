@@ -82,6 +82,33 @@ def _mem(value: Any, swap: bool = False) -> int:
     return options.parse_memory_swap(value) if swap else options.parse_memory(value)
 
 
+def security_options(opts: Iterable[str]) -> list[str]:
+    """--security-opt values as HostConfig keeps them: no-new-privileges[=bool],
+    seccomp=<profile JSON>|unconfined (the file is read and checked now, as docker does)."""
+    out = []
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if not sep:
+            key, sep, value = opt.partition(":")
+        if key == "no-new-privileges" and value in ("", "true", "false"):
+            out.append("no-new-privileges" + (f"={value}" if value else ""))
+        elif key == "seccomp" and value:
+            from pyns.runtime import seccomp
+
+            out.append("seccomp=" + seccomp.profile_option(value))
+        else:
+            raise InvalidArgument(f"Invalid --security-opt: {opt!r}")
+    return out
+
+
+def seccomp_profile(host_config: Mapping[str, Any]) -> str | None:
+    """The profile a container asked for (None: the default one)."""
+    for opt in host_config.get("SecurityOpt") or []:
+        if opt.startswith("seccomp="):
+            return opt.split("=", 1)[1]
+    return None
+
+
 def resources_from_host_config(hc: Mapping[str, Any]) -> Resources:
     """The cgroup limits a HostConfig asks for (0 means unset, as in docker)."""
     return Resources(
@@ -137,11 +164,7 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
     if uts_mode == "host" and hostname:
         raise InvalidArgument("Conflicting options: hostname and the UTS mode")
 
-    sec = list(security_opt or [])
-    for s in sec:
-        if s not in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true",
-                     "no-new-privileges:false", "no-new-privileges=false"):
-            raise InvalidArgument(f"unsupported security option: {s!r}")
+    sec = security_options(security_opt or [])
     capabilities.resolve(cap_add or (), cap_drop or (), privileged)  # validates the names
     if stop_signal:
         options.parse_signal(stop_signal)

@@ -15,7 +15,7 @@ from typing import Any
 from pyns import options
 from pyns.containers import mounts as mounts_mod
 from pyns.containers.rootfs_files import read_file
-from pyns.containers.config import resources_from_host_config
+from pyns.containers.config import resources_from_host_config, seccomp_profile
 from pyns.containers.status import now_rfc3339
 from pyns.containers.store import ContainerStore
 from pyns.errors import PynsError
@@ -103,6 +103,7 @@ class Launcher:
 
         return Spec(
             process=process,
+            seccomp_bpf=self.seccomp_for(record, process),
             root=root,
             hostname=hostname,
             namespaces=namespaces,
@@ -143,13 +144,24 @@ class Launcher:
         if not any(e.startswith("HOME=") for e in env):
             env.append(f"HOME={u.home}")
         sec = hc.get("SecurityOpt") or []
+        caps = capabilities.resolve(hc.get("CapAdd") or (), hc.get("CapDrop") or (), bool(hc.get("Privileged")))
         return Process(
             args=argv, env=env, cwd=cwd or cfg.get("WorkingDir") or "/", uid=u.uid, gid=u.gid,
             additional_gids=[u.gid, *[g for g in u.sgids if g != u.gid]],
-            capabilities=capabilities.resolve(hc.get("CapAdd") or (), hc.get("CapDrop") or (),
-                                              bool(hc.get("Privileged"))),
+            capabilities=caps,
             no_new_privileges=any(s.startswith("no-new-privileges") and not s.endswith("false") for s in sec),
         )
+
+    def seccomp_for(self, record: dict[str, Any], process: Process) -> bytes | None:
+        """docker's default filter unless the container is privileged or asked for
+        another profile (or unconfined); compiled once, then cached on disk."""
+        hc = record["HostConfig"]
+        if hc.get("Privileged"):
+            return None
+        from pyns.runtime import seccomp
+
+        caps = process.capabilities if process.capabilities is not None else capabilities.held_by_engine()
+        return seccomp.program_for(self.root, seccomp_profile(hc), caps)
 
     def exec_spec(self, cid: str, pid: int, argv: list[str], user: str | None, env: list[str],
                   cwd: str | None) -> Spec:
@@ -161,7 +173,8 @@ class Launcher:
                                    user=user, extra_env=env, cwd=cwd)
         cgroup = detect().open(cid)
         return Spec(process=process, root=Root(path="/"), join_pid=pid, parent_death_signal=0,
-                    cgroup=CgroupJoin(procs_files=list(cgroup.procs_files)))
+                    cgroup=CgroupJoin(procs_files=list(cgroup.procs_files)),
+                    seccomp_bpf=self.seccomp_for(record, process))
 
     def prepare(self, cid: str, detached: bool, winsize: tuple[int, int] | None = None) -> Prepared:
         record = self.store.config(cid)
