@@ -8,7 +8,7 @@ PIP = $(PYTHON) -m pip
 # tests), iptables/nftables/iproute2 (networking), libseccomp2 (seccomp),
 # procps for `top`, runc and crun as benchmark peers.
 APT_PACKAGES = busybox-static procps runc crun docker-registry skopeo umoci iptables nftables iproute2 libseccomp2
-PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "pyroute2>=0.7" "zstandard>=0.21" pytest hypothesis
+PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "zstandard>=0.21" pytest hypothesis
 
 .PHONY: all deps install dev test unit demo bench clean
 

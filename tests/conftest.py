@@ -68,14 +68,73 @@ def _mounts_under(path: str) -> list[str]:
         return [ln.split()[4] for ln in f if path in ln.split()[4]]
 
 
+def links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+def ruleset() -> str:
+    nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+    ipt = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    return nft + ipt
+
+
+def free_subnet() -> str:
+    """A random 10.x.y.0/24 that no host route (other tests' bridges included) overlaps."""
+    import ipaddress
+    import random
+
+    from pyns.network.netlink import Netlink
+
+    nl = Netlink()
+    try:
+        taken = nl.routes()
+    finally:
+        nl.close()
+    while True:
+        net = ipaddress.IPv4Network(f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
+        if not any(net.overlaps(t) for t in taken):
+            return str(net)
+
+
+def network_teardown(root: Path, run_root: Path, links_before: set[str]) -> list[str]:
+    """Remove the test root's networks (bridges, firewall table) and report
+    what the test left: veths or bridges, pyns rules of this root, netns files."""
+    if not (root / "network").exists():
+        return []
+    from pyns.network import bridge as bridge_mod
+    from pyns.network.manager import NetworkManager
+
+    mgr = NetworkManager(str(root), str(run_root))
+    leaks = []
+    try:
+        held = {a.cid for a in mgr.store.attachments()}
+        leaks += [f"network attachment of {c[:12]}" for c in held]
+        mgr.cleanup(keep=())
+        for n in [n for n in mgr.list() if n.is_bridge]:
+            bridge_mod.bring_down(n, mgr.netlink, mgr.firewall)
+        mgr.firewall.destroy()
+    finally:
+        mgr.close()
+    leaks += [f"link {n}" for n in links() - links_before]
+    if mgr.firewall.ident in ruleset():
+        leaks.append(f"rules of {mgr.firewall.ident}")
+    netns_dir = run_root / "netns"
+    leaks += [f"netns {n}" for n in (os.listdir(netns_dir) if netns_dir.exists() else [])]
+    return leaks
+
+
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh PYNS_ROOT and cgroup parent; checks for leaks afterwards."""
+    """A fresh PYNS_ROOT, cgroup parent and default bridge; checks for leaks afterwards."""
     r = tmp_path / "pyns-root"
     r.mkdir()
     parent = f"pyns-test-{secrets.token_hex(4)}"
     monkeypatch.setenv("PYNS_ROOT", str(r))
     monkeypatch.setenv("PYNS_CGROUP_PARENT", parent)
+    if IS_ROOT:
+        monkeypatch.setenv("PYNS_BRIDGE", "pt" + secrets.token_hex(4))
+        monkeypatch.setenv("PYNS_BRIDGE_SUBNET", free_subnet())
+    links_before = links() if IS_ROOT else set()
     yield r
     leaks: list[str] = []
     # Give monitors a moment to finish their own cleanup after a test's last rm.
@@ -86,6 +145,8 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             break
         time.sleep(0.05)
     leaks += [f"process {p}" for p in procs]
+    if IS_ROOT:
+        leaks += network_teardown(r, r / "run", links_before)
     leaks += [f"mount {m}" for m in _mounts_under(str(r))]
     cgs = _cgroup_dirs(parent)
     leaks += [f"cgroup {c}" for c in cgs]

@@ -45,7 +45,13 @@ class Engine:
     def manager(self):  # -> pyns.containers.manager.ContainerManager
         from pyns.containers.manager import ContainerManager
 
-        return ContainerManager(self.root, self.image_store, self.run_root)
+        return ContainerManager(self.root, self.image_store, self.run_root, lambda: self.networks)
+
+    @functools.cached_property
+    def networks(self):  # -> pyns.network.manager.NetworkManager
+        from pyns.network.manager import NetworkManager
+
+        return NetworkManager(self.root, self.run_root)
 
     @functools.cached_property
     def containers(self):  # -> pyns.containers.container.ContainerCollection

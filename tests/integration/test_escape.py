@@ -36,7 +36,7 @@ def test_escape_battery(engine, busybox, tmp_path):
         "new mount namespace": "unshare -m true",
         "chroot out via /proc/1/root": f"cat /proc/1/root{marker}",
         "host file by path": f"cat {marker}",
-        "raw socket sniffing the host": "ls /sys/class/net | grep -v '^lo$'",
+        "see the host's interfaces": "ls /sys/class/net | grep -v -e '^lo$' -e '^eth0$'",
         "set the clock": "date -s 2001-01-01 >/dev/null 2>&1; test $(date +%Y) = 2001",
         "reboot": "reboot -f",
         "change hostname of host": "hostname hacked && cat /proc/sys/kernel/hostname | grep -v hacked",

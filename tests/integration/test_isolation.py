@@ -99,8 +99,9 @@ def test_bind_mount_read_only(engine, busybox, tmp_path):
     assert out.strip() == "rw" and (host / "g").read_text() == "x\n"
 
 
-def test_network_namespace_has_only_loopback_up(engine, busybox):
-    out = run(engine, busybox, "ls /sys/class/net; cat /sys/class/net/lo/operstate; ip addr show lo | grep -c 127.0.0.1")
+def test_network_none_has_only_loopback_up(engine, busybox):
+    out = run(engine, busybox, "ls /sys/class/net; cat /sys/class/net/lo/operstate; ip addr show lo | grep -c 127.0.0.1",
+              network_mode="none")
     lines = out.split()
     assert lines[0] == "lo" and lines[-1] == "1"
 

@@ -10,7 +10,6 @@ import sys
 import termios
 import time
 
-import pytest
 
 from tests.conftest import needs_root, pyns_cli
 

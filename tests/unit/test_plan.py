@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pyns.runtime import capabilities, defaults
 from pyns.runtime.plan import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT, build_plan,
                                mount_flags, overlay_options)
-from pyns.runtime.spec import Mount, Process, Root, Spec
+from pyns.runtime.spec import Process, Root, Spec
 
 
 def tokens(spec: Spec) -> list[str]:

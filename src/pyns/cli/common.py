@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -28,6 +28,22 @@ def for_each(targets: Iterable[str], action: Callable[[str], str | None]) -> int
         except PynsError as e:
             click.echo(f"Error: {e}", err=True)
             failed = True
+    return 1 if failed else 0
+
+
+def inspect_each(names: Iterable[str], lookup: Callable[[str], Any], what: str, template: str | None) -> int:
+    """The ``inspect`` verbs: every name looked up, misses reported one line
+    each ("Error: No such <what>: x"), the found ones rendered together."""
+    from pyns.cli import render
+
+    found, failed = [], False
+    for name in names:
+        try:
+            found.append(lookup(name))
+        except PynsError:
+            click.echo(f"Error: No such {what}: {name}", err=True)
+            failed = True
+    click.echo(render.inspected(found, template), nl=False)
     return 1 if failed else 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import sys
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import click
 
 from pyns.cli import render
-from pyns.cli.common import engine, fail, for_each
+from pyns.cli.common import engine, fail, for_each, inspect_each
 from pyns.errors import PynsError
 
 
@@ -34,7 +33,10 @@ def _run_options(f):  # noqa: ANN001 - click decorator stack
         click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)"),
         click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)"),
         click.option("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)"),
-        click.option("--network", "--net", "network", help="Connect a container to a network (none, host)"),
+        click.option("--network", "--net", "network", help="Connect a container to a network (bridge, none, host, container:NAME, NAME)"),
+        click.option("--network-alias", multiple=True, help="Add network-scoped alias for the container"),
+        click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host"),
+        click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports"),
         click.option("--pid", "pid_mode", help="PID namespace to use (host)"),
         click.option("--ipc", "ipc_mode", help="IPC mode to use (private, host)"),
         click.option("--uts", "uts_mode", help="UTS namespace to use (host)"),
@@ -91,6 +93,9 @@ def _create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
         "cpuset_cpus": o["cpuset_cpus"],
         "cpuset_mems": o["cpuset_mems"],
         "network_mode": o["network"],
+        "network_aliases": list(o["network_alias"]) or None,
+        "publish": list(o["publish"]) or None,
+        "publish_all_ports": o["publish_all"] or None,
         "pid_mode": o["pid_mode"],
         "ipc_mode": o["ipc_mode"],
         "uts_mode": o["uts_mode"],
@@ -343,27 +348,17 @@ def logs(ctx: click.Context, follow: bool, tail: str, timestamps: bool, containe
 def inspect(ctx: click.Context, fmt: str | None, kind: str | None, names: tuple[str, ...]) -> None:
     """Return low-level information on containers and images."""
     eng = engine(ctx)
-    found: list[Any] = []
-    failed = False
-    for n in names:
-        try:
-            if kind in (None, "container"):
-                try:
-                    found.append(eng.containers.get(n).attrs)
-                    continue
-                except PynsError:
-                    if kind == "container":
-                        raise
-            found.append(eng.images.get(n).attrs)
-        except PynsError:
-            click.echo(f"Error: No such object: {n}", err=True)
-            failed = True
-    if fmt:
-        for obj in found:
-            click.echo(render.go_template(fmt, obj))
-    else:
-        click.echo(json.dumps(found, indent=4))
-    ctx.exit(1 if failed else 0)
+
+    def lookup(name: str) -> Any:
+        if kind in (None, "container"):
+            try:
+                return eng.containers.get(name).attrs
+            except PynsError:
+                if kind == "container":
+                    raise
+        return eng.images.get(name).attrs
+
+    ctx.exit(inspect_each(names, lookup, "object", fmt))
 
 
 @click.command()
@@ -470,6 +465,23 @@ def export(ctx: click.Context, output: str | None, container: str) -> None:
         os.close(fd)
 
 
+@click.command()
+@click.argument("container")
+@click.argument("private_port", required=False)
+@click.pass_context
+def port(ctx: click.Context, container: str, private_port: str | None) -> None:
+    """List port mappings or a specific mapping for the container."""
+    from pyns.network import settings
+
+    eng = engine(ctx)
+    c = eng.containers.get(container)
+    lines = settings.port_lines(eng.manager.ports(c.id), private_port)
+    if private_port and not lines:
+        fail(f"No public port '{private_port if '/' in private_port else private_port + '/tcp'}' published for {container}", 1)
+    for line in lines:
+        click.echo(line)
+
+
 def register(group: click.Group) -> None:
-    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_, attach, export):
+    for cmd in (run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, top, exec_, attach, export, port):
         group.add_command(cmd)

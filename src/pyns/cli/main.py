@@ -12,6 +12,7 @@ import click
 
 from pyns.cli import containers as containers_cmds
 from pyns.cli import images as images_cmds
+from pyns.cli import networks as networks_cmds
 
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
 
@@ -30,6 +31,7 @@ def cli(ctx: click.Context, root: str, run_root: str | None) -> None:
 
 containers_cmds.register(cli)
 images_cmds.register(cli)
+networks_cmds.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,7 +28,7 @@ def container_row(attrs: dict[str, Any], now: dt.datetime, no_trunc: bool) -> di
         "Status": formatting.container_status(state["Status"], state["ExitCode"], _parse(state["StartedAt"]),
                                               _parse(state["FinishedAt"]), now),
         "State": state["Status"],
-        "Ports": "",
+        "Ports": ports_column(attrs),
         "Names": attrs["Name"].lstrip("/"),
         "Labels": ",".join(f"{k}={v}" for k, v in (cfg.get("Labels") or {}).items()),
         "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in attrs.get("Mounts") or []),
@@ -36,6 +36,26 @@ def container_row(attrs: dict[str, Any], now: dt.datetime, no_trunc: bool) -> di
         "LocalVolumes": str(sum(1 for m in attrs.get("Mounts") or [] if m.get("Type") == "volume")),
         "Size": "",
     }
+
+
+def ports_column(attrs: dict[str, Any]) -> str:
+    """ps PORTS from inspect's NetworkSettings.Ports: "0.0.0.0:8080->80/tcp, 443/tcp"."""
+    ports = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    if not ports:
+        return ""
+    from pyns.network import settings
+    from pyns.options.ports import PortBinding
+
+    bound, exposed = [], []
+    for key, entries in ports.items():
+        num, _, proto = key.partition("/")
+        if not entries:
+            exposed.append(key)
+        for e in entries or []:
+            host = e.get("HostPort") or ""
+            bound.append(PortBinding(e.get("HostIp") or "0.0.0.0", int(host) if host.isdigit() else None,
+                                     int(num), proto or "tcp"))
+    return settings.ps_ports(bound, exposed)
 
 
 PS_COLUMNS = [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"), ("CREATED", "RunningFor"),
@@ -70,3 +90,10 @@ def go_template(template: str, obj: Any) -> str:
         return str(v)
 
     return _FIELD.sub(value, template.replace("\\n", "\n").replace("\\t", "\t"))
+
+
+def inspected(objects: list[Any], template: str | None) -> str:
+    """``inspect`` output: each object through the template, else one JSON array (docker's indent)."""
+    if template:
+        return "".join(go_template(template, obj) + "\n" for obj in objects)
+    return json.dumps(objects, indent=4) + "\n"

@@ -95,54 +95,58 @@ def attach(sock_path: str, stdin_fd: int | None = 0, stdout_fd: int = 1, tty: bo
     except (FileNotFoundError, ConnectionRefusedError) as e:
         raise Conflict("You cannot attach to a stopped container, start it first") from e
     wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-    old_winch = None
-    if tty and stdin_fd is not None and os.isatty(stdin_fd):
-        size = terminal_size(stdin_fd)
-        if size:
-            sock.sendall(frame(ATTACH_RESIZE, struct.pack(">HH", *size)))
-        old_winch = signal.signal(signal.SIGWINCH, lambda *_: os.write(wake_w, b"w"))
-    matched = 0
+    resizing = tty and stdin_fd is not None and os.isatty(stdin_fd)
+    old_winch = signal.signal(signal.SIGWINCH, lambda *_: os.write(wake_w, b"w")) if resizing else None
     try:
         with raw_terminal(stdin_fd) if (tty and stdin_fd is not None) else contextlib.nullcontext():
-            fds = [sock.fileno(), wake_r] + ([stdin_fd] if stdin_fd is not None else [])
-            while True:
-                ready, _, _ = select.select(fds, [], [])
-                if wake_r in ready:
-                    os.read(wake_r, 64)
-                    size = terminal_size(stdin_fd) if stdin_fd is not None else None
-                    if size:
-                        sock.sendall(frame(ATTACH_RESIZE, struct.pack(">HH", *size)))
-                if sock.fileno() in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return "exited"
-                    os.write(stdout_fd, data)
-                if stdin_fd is not None and stdin_fd in ready:
-                    data = os.read(stdin_fd, 4096)
-                    if not data:
-                        sock.sendall(frame(ATTACH_CLOSE_STDIN))
-                        fds.remove(stdin_fd)
-                        continue
-                    out = bytearray()
-                    detached = False
-                    for b in data:
-                        if detach_keys and b == detach_keys[matched]:
-                            matched += 1
-                            if matched == len(detach_keys):
-                                detached = True
-                                break
-                            continue
-                        if matched:
-                            out += detach_keys[:matched]
-                            matched = 0
-                        out.append(b)
-                    for i in range(0, len(out), 65535):
-                        sock.sendall(frame(ATTACH_DATA, bytes(out[i:i + 65535])))
-                    if detached:  # what was typed before the keys still goes in
-                        return "detached"
+            if resizing:
+                os.write(wake_w, b"w")  # the initial size goes out like any resize
+            return _relay(sock, wake_r, stdin_fd, stdout_fd, detach_keys)
+    except (ConnectionResetError, BrokenPipeError):
+        return "exited"  # the monitor closed on us: the container is gone
     finally:
         if old_winch is not None:
             signal.signal(signal.SIGWINCH, old_winch)
         os.close(wake_r)
         os.close(wake_w)
         sock.close()
+
+
+def _relay(sock: socket.socket, wake_r: int, stdin_fd: int | None, stdout_fd: int, detach_keys: bytes) -> str:
+    matched = 0
+    fds = [sock.fileno(), wake_r] + ([stdin_fd] if stdin_fd is not None else [])
+    while True:
+        ready, _, _ = select.select(fds, [], [])
+        if wake_r in ready:
+            os.read(wake_r, 64)
+            size = terminal_size(stdin_fd) if stdin_fd is not None else None
+            if size:
+                sock.sendall(frame(ATTACH_RESIZE, struct.pack(">HH", *size)))
+        if sock.fileno() in ready:
+            data = sock.recv(65536)
+            if not data:
+                return "exited"
+            os.write(stdout_fd, data)
+        if stdin_fd is not None and stdin_fd in ready:
+            data = os.read(stdin_fd, 4096)
+            if not data:
+                sock.sendall(frame(ATTACH_CLOSE_STDIN))
+                fds.remove(stdin_fd)
+                continue
+            out = bytearray()
+            detached = False
+            for b in data:
+                if detach_keys and b == detach_keys[matched]:
+                    matched += 1
+                    if matched == len(detach_keys):
+                        detached = True
+                        break
+                    continue
+                if matched:
+                    out += detach_keys[:matched]
+                    matched = 0
+                out.append(b)
+            for i in range(0, len(out), 65535):
+                sock.sendall(frame(ATTACH_DATA, bytes(out[i:i + 65535])))
+            if detached:  # what was typed before the keys still goes in
+                return "detached"

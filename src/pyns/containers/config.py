@@ -12,11 +12,11 @@ import shlex
 from typing import Any, Iterable, Mapping
 
 from pyns import options
+from pyns.containers import networking
 from pyns.errors import InvalidArgument
 from pyns.runtime import capabilities
 from pyns.runtime.cgroups import Resources
 
-NETWORK_MODES = ("none", "host")
 
 
 def _as_list(cmd: str | Iterable[str] | None) -> list[str] | None:
@@ -136,6 +136,9 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
           security_opt: Iterable[str] | None = None, ulimits: Any = None,
           labels: Mapping[str, str] | None = None, auto_remove: bool = False,
           stdin_open: bool = False, tty: bool = False, domainname: str = "",
+          ports: Mapping[str, Any] | None = None, publish: Iterable[str] | None = None,
+          publish_all_ports: bool = False, network: str | None = None,
+          network_aliases: Iterable[str] | None = None,
           **unsupported: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (Config, HostConfig) for a new container."""
     if unsupported:
@@ -154,9 +157,12 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
 
     env = options.merge_image_env(_env_list(environment), list(img.get("Env") or []))
 
-    mode = network_mode or "none"
-    if mode not in NETWORK_MODES:
-        raise InvalidArgument(f'network mode "{mode}" is not supported yet (use none or host)')
+    mode = networking.validate_mode(network_mode or network or "bridge")
+    bindings = (networking.sdk_ports(ports) if ports else []) + options.parse_ports(list(publish or []))
+    if (bindings or publish_all_ports) and not networking.is_managed(mode):
+        raise InvalidArgument(f"published ports are not available with --network {mode}")
+    if network_aliases and not networking.is_managed(mode):
+        raise InvalidArgument("network-scoped aliases are only supported for user-defined networks")
     for flag, value, allowed in (("--pid", pid_mode, ("", "host")), ("--ipc", ipc_mode, ("", "private", "host")),
                                  ("--uts", uts_mode, ("", "host")), ("--cgroupns", cgroupns, ("", "private", "host"))):
         if (value or "") not in allowed:
@@ -176,11 +182,12 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
     hc: dict[str, Any] = {
         "Binds": _volumes(volumes),
         "NetworkMode": mode,
+        "PortBindings": networking.port_bindings(bindings),
+        "PublishAllPorts": bool(publish_all_ports),
         "PidMode": pid_mode or "",
         "IpcMode": ipc_mode or "private",
         "UTSMode": uts_mode or "",
         "CgroupnsMode": cgroupns or "private",
-        "PortBindings": {},
         "AutoRemove": bool(auto_remove),
         "Privileged": bool(privileged),
         "ReadonlyRootfs": bool(read_only),
@@ -221,8 +228,11 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
         "OnBuild": None,
         "Labels": {**(img.get("Labels") or {}), **dict(labels or {})},
     }
-    if img.get("ExposedPorts"):
-        cfg["ExposedPorts"] = img["ExposedPorts"]
+    exposed = {**(img.get("ExposedPorts") or {}), **{b.port_key: {} for b in bindings}}
+    if exposed:
+        cfg["ExposedPorts"] = exposed
+    if network_aliases:
+        cfg["NetworkAliases"] = list(network_aliases)  # moved to NetworkingConfig by the caller
     if stop_signal or img.get("StopSignal"):
         cfg["StopSignal"] = stop_signal or img.get("StopSignal")
     if stop_timeout is not None:

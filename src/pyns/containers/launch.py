@@ -10,15 +10,16 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pyns import options
 from pyns.containers import mounts as mounts_mod
 from pyns.containers.rootfs_files import read_file
+from pyns.containers import networking
 from pyns.containers.config import resources_from_host_config, seccomp_profile
 from pyns.containers.status import now_rfc3339
 from pyns.containers.store import ContainerStore
-from pyns.errors import PynsError
+from pyns.errors import Conflict, PynsError
 from pyns.runtime import capabilities, defaults, native, procs
 from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
@@ -44,10 +45,12 @@ def _v1_hierarchies(driver: Any) -> list[tuple[str, str]]:
 
 
 class Launcher:
-    def __init__(self, root: str, store: ContainerStore, images: Any) -> None:
+    def __init__(self, root: str, store: ContainerStore, images: Any,
+                 networks: Callable[[], Any] | None = None) -> None:
         self.root = root
         self.store = store
         self.images = images
+        self.networks = networks  # -> NetworkManager, only called for bridge/user networks
         self._image_cache: dict[str, tuple[Any, list[str]]] = {}
 
     def image_and_layers(self, image_id: str) -> tuple[Any, list[str]]:
@@ -116,11 +119,19 @@ class Launcher:
                               oom_events_file=cgroup.oom_events_file),
             log_path=self.store.path(cid, f"{cid}-json.log"),
             exit_path=self.store.path(cid, "exit.json"),
-            on_exit=_auto_remove_argv(self.root, os.path.dirname(self.store.locks), cid) if (detached and hc.get("AutoRemove")) else [],
+            on_exit=self._on_exit(cid, hc) if detached else [],
             tty=bool(cfg.get("Tty")) and detached,
             open_stdin=bool(cfg.get("OpenStdin")) and detached,
             attach_socket=ATTACH_SOCKET if detached else None,
         )
+
+    def _on_exit(self, cid: str, hc: dict[str, Any]) -> list[str]:
+        run_root = os.path.dirname(self.store.locks)
+        if hc.get("AutoRemove"):
+            return _on_exit_argv(self.root, run_root, cid, remove=True)
+        if networking.is_managed(hc.get("NetworkMode") or "bridge"):
+            return _on_exit_argv(self.root, run_root, cid, remove=False)
+        return []
 
     def empty_layer(self) -> str:
         """overlayfs needs one lower dir: an image with no layers (scratch) gets an empty one."""
@@ -187,14 +198,44 @@ class Launcher:
         try:
             spec = self.build_spec(cid, record, cgroup, detached)
             spec.winsize = winsize
+            self.join_network(cid, record, spec)
             plan_bytes = build_plan(spec)
             if detached:  # the monitor reads it; an attached run hands it over in memory
                 with open(self.store.path(cid, "plan"), "wb") as f:
                     f.write(plan_bytes)
             return Prepared(spec, native.Plan(plan_bytes, spec.process.args[0]), cgroup)
         except BaseException:
-            cgroup.remove()
+            self.release(cid, cgroup)
             raise
+
+    def join_network(self, cid: str, record: dict[str, Any], spec: Spec) -> None:
+        """Point the spec at the network namespace its mode asks for (made now for bridge/user networks)."""
+        hc, cfg = record["HostConfig"], record["Config"]
+        mode = hc.get("NetworkMode") or "bridge"
+        if mode.startswith("container:"):
+            other = mode.split(":", 1)[1]
+            st = self.store.state(other)
+            if not procs.alive(int(st.get("Pid", 0)), int(st.get("PidStart", 0))):
+                raise Conflict(f"cannot join network of a non running container: {other}")
+            spec.network_namespace_path = f"/proc/{st['Pid']}/ns/net"
+            return
+        if not networking.is_managed(mode):
+            return
+        eps = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+        nets = [(mode, list((eps.get(mode) or {}).get("Aliases") or []))]
+        nets += [(n, list((e or {}).get("Aliases") or [])) for n, e in eps.items() if n != mode]
+        att = self.networks().setup(
+            cid, record["Name"].lstrip("/"), nets,
+            networking.bindings_from(hc, (cfg.get("ExposedPorts") or {}).keys()),
+            spec.hostname or cid[:12], hosts_path=self.store.path(cid, "hosts"))
+        spec.network_namespace_path = att.netns_path
+
+    def release(self, cid: str, cgroup: Cgroup | None = None) -> None:
+        """Free what a start took once the process is gone: cgroup and network."""
+        (cgroup or detect().open(cid)).remove()
+        mode = (self.store.config(cid)["HostConfig"].get("NetworkMode") or "bridge")
+        if networking.is_managed(mode):
+            self.networks().teardown(cid)
 
     # --------------------------------------------------------------- start
     def _running_state(self, cid: str, pid: int, owner: int, detached: bool, restarts: int) -> dict[str, Any]:
@@ -212,7 +253,7 @@ class Launcher:
         try:
             started = start_detached(self.store.path(cid, "plan"), prepared.spec.process.args[0], _monitor_env(self.root))
         except PynsError as e:
-            prepared.cgroup.remove()
+            self.release(cid, prepared.cgroup)
             self._record_failure(cid, prev, e)
             raise
         state = self._running_state(cid, started.pid, started.monitor_pid, True, _restarts(prev))
@@ -239,7 +280,7 @@ class Launcher:
         except PynsError as e:
             os.close(out_r)
             os.close(err_r)
-            prepared.cgroup.remove()
+            self.release(cid, prepared.cgroup)
             self._record_failure(cid, prev, e)
             raise
         self.store.save_state(cid, self._running_state(cid, res.pid, os.getpid(), False, _restarts(prev)))
@@ -247,7 +288,7 @@ class Launcher:
         try:
             info = prepared.plan.supervise(res.pid, out_r, err_r, tee_out, tee_err, flags)
         finally:
-            prepared.cgroup.remove()
+            self.release(cid, prepared.cgroup)
         return info
 
     def _record_failure(self, cid: str, prev: dict[str, Any], e: PynsError) -> None:
@@ -284,5 +325,9 @@ def _monitor_env(root: str) -> dict[str, str]:
     return dict(os.environ, PYNS_ROOT=root, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in path))
 
 
-def _auto_remove_argv(root: str, run_root: str, cid: str) -> list[str]:
-    return [sys.executable, "-m", "pyns.cli.main", "--root", root, "--run-root", run_root, "rm", "-f", cid]
+def _on_exit_argv(root: str, run_root: str, cid: str, remove: bool) -> list[str]:
+    """What a detached container's monitor runs once it has exited: `pyns rm -f`
+    for --rm, else the network teardown (rules and ports go when it stops)."""
+    if remove:
+        return [sys.executable, "-m", "pyns.cli.main", "--root", root, "--run-root", run_root, "rm", "-f", cid]
+    return [sys.executable, "-m", "pyns.network", "teardown", "--root", root, "--run-root", run_root, cid]

@@ -11,10 +11,11 @@ import shutil
 import signal as signal_mod
 import subprocess
 import time
-from typing import Any
+from typing import Any, Callable
 
 from pyns import options
 from pyns.containers import config as config_mod
+from pyns.containers import networking
 from pyns.containers import status as status_mod
 from pyns.containers.launch import Launcher
 from pyns.containers.status import now_rfc3339
@@ -32,16 +33,34 @@ DEFAULT_STOP_TIMEOUT = 10
 
 
 class ContainerManager:
-    def __init__(self, root: str, images: Any, run_root: str | None = None) -> None:
+    def __init__(self, root: str, images: Any, run_root: str | None = None,
+                 networks: Callable[[], Any] | None = None) -> None:
         self.root = root
         self.images = images
         self.store = ContainerStore(root, run_root)
-        self.launcher = Launcher(root, self.store, images)
+        self._networks_factory = networks
+        self.launcher = Launcher(root, self.store, images, lambda: self.networks)
+
+    @property
+    def networks(self) -> Any:  # -> pyns.network.manager.NetworkManager
+        """The network layer, created on first use: --network none never imports it."""
+        if self._networks_factory is None:
+            from pyns.network.manager import NetworkManager
+
+            net = NetworkManager(self.root, os.path.dirname(self.store.locks))
+            self._networks_factory = lambda: net
+        return self._networks_factory()
 
     # ------------------------------------------------------------- create
     def create(self, image: str, command: Any = None, name: str | None = None, **kwargs: Any) -> str:
         img = self.images.get(image)
         cfg, hc = config_mod.build(image, img.container_config, command, **kwargs)
+        aliases = cfg.pop("NetworkAliases", [])
+        mode = hc["NetworkMode"]
+        if mode.startswith("container:"):
+            hc["NetworkMode"] = "container:" + self.store.resolve(mode.split(":", 1)[1])
+        elif networking.is_managed(mode) and mode != "bridge":
+            self.networks.get(mode)  # NetworkNotFound now, not at start
         cid = new_id()
         name = validate_name(name) if name else self._free_name()
         full = (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or [])
@@ -55,6 +74,7 @@ class ContainerManager:
             "Driver": "overlay",
             "Config": cfg,
             "HostConfig": hc,
+            "NetworkingConfig": {"EndpointsConfig": {mode: {"Aliases": aliases}}} if aliases else {},
             "Mounts": [],
         }
         # Volumes are created (and bind sources made) at create time, as docker does.
@@ -94,7 +114,7 @@ class ContainerManager:
             cg = detect().open(cid)
             if cg.exists():
                 cg.kill_all()
-            cg.remove()
+            self.launcher.release(cid, cg)
             new = dict(state, Status="exited", ExitCode=observed["ExitCode"], Error=observed["Error"],
                        FinishedAt=observed["FinishedAt"])
             self.store.save_state(cid, new)
@@ -126,8 +146,57 @@ class ContainerManager:
                 "MergedDir": os.path.join(cdir, "rootfs"),
             },
         }
-        out["NetworkSettings"] = {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": ""}
+        out["NetworkSettings"] = self.network_settings(record)
         return out
+
+    def network_settings(self, record: dict[str, Any]) -> dict[str, Any]:
+        """inspect's NetworkSettings (empty for none/host/container modes)."""
+        mode = record["HostConfig"].get("NetworkMode") or "bridge"
+        exposed = list((record["Config"].get("ExposedPorts") or {}).keys())
+        if networking.is_managed(mode):
+            return self.networks.inspect_settings(record["Id"], exposed, [mode])
+        return {"Networks": {mode: {}} if mode in ("host", "none") else {}, "Ports": {k: None for k in exposed},
+                "IPAddress": "", "Gateway": "", "MacAddress": "", "SandboxKey": ""}
+
+    def connect(self, cid: str, network: str, aliases: list[str]) -> None:
+        """network connect: join now if running, and on every later start."""
+        net = self.networks.get(network)
+        with self.store.lock(cid):
+            record = self.store.config(cid)
+            mode = record["HostConfig"].get("NetworkMode") or "bridge"
+            if not networking.is_managed(mode):
+                raise Conflict("container sharing network namespace with another container or host cannot be connected to any other network")
+            eps = record.setdefault("NetworkingConfig", {}).setdefault("EndpointsConfig", {})
+            if net.name == mode or net.name in eps and net.name != mode:
+                raise Conflict(f"endpoint with name {record['Name'].lstrip('/')} already exists in network {net.name}")
+            if self.is_running(cid):
+                self.networks.connect(cid, net.name, aliases)
+            eps[net.name] = {"Aliases": aliases}
+            self.store.save_config(cid, record)
+
+    def disconnect(self, cid: str, network: str) -> None:
+        net = self.networks.get(network)
+        with self.store.lock(cid):
+            record = self.store.config(cid)
+            eps = (record.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+            mode = record["HostConfig"].get("NetworkMode") or "bridge"
+            if net.name not in eps and net.name != mode:
+                raise Conflict(f"container {cid[:12]} is not connected to network {net.name}")
+            if self.is_running(cid):
+                self.networks.disconnect(cid, net.name)
+            eps.pop(net.name, None)
+            if net.name == mode:
+                record["HostConfig"]["NetworkMode"] = "none" if not eps else next(iter(eps))
+                eps.pop(record["HostConfig"]["NetworkMode"], None)
+            self.store.save_config(cid, record)
+
+    def ports(self, cid: str) -> list[Any]:
+        """The container's published ports as bound now (random host ports resolved); [] when stopped."""
+        mode = self.store.config(cid)["HostConfig"].get("NetworkMode") or "bridge"
+        if not networking.is_managed(mode) or not self.is_running(cid):
+            return []
+        att = self.networks.attachment(cid)
+        return list(att.ports) if att else []
 
     def list(self, all: bool = False) -> list[str]:
         rows = []
@@ -294,7 +363,7 @@ class ContainerManager:
             cg = detect().open(cid)
             if cg.exists():
                 cg.kill_all()
-            cg.remove()
+            self.launcher.release(cid, cg)
             record = self.store.config(cid)
             self.store.delete(cid)
             if volumes:

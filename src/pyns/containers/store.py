@@ -53,6 +53,9 @@ class ContainerStore:
     def state(self, cid: str) -> dict[str, Any]:
         return fsutil.read_json(self.path(cid, "state.json"), {}) or {}
 
+    def save_config(self, cid: str, config: dict[str, Any]) -> None:
+        fsutil.atomic_write_json(self.path(cid, "config.json"), config)
+
     def save_state(self, cid: str, state: dict[str, Any]) -> None:
         fsutil.atomic_write_json(self.path(cid, "state.json"), state)
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Network set-up and teardown cost per container, in ms.
+
+    python3 benchmarks/network.py [--containers N]
+
+Rows (each over N containers, one after the other, all held until the teardown row):
+  netns only       native.netns_create + netns_delete: the floor any mode pays
+  setup            NetworkManager.setup on the default bridge (namespace, veth, address, route, lo)
+  setup -p 80      the same plus one published port (random host port, one DNAT rule)
+  setup user net   on a user-defined network with a hosts file (peers' files rewritten too)
+  teardown         NetworkManager.teardown of the "setup -p 80" containers (veth deletion dominates)
+The first setup of a network (bridge creation, rules) is made before timing.
+A throw-away root, bridge (pynsbench0) and subnet; needs root. No packet is sent.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from typing import Callable
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from startup import percentile  # noqa: E402
+
+
+def _free_subnets(count: int) -> list[str]:
+    from pyns.network.netlink import Netlink
+
+    nl = Netlink()
+    taken = nl.routes()
+    nl.close()
+    pool = ipaddress.IPv4Network("10.0.0.0/8").subnets(new_prefix=20)
+    free = (str(n) for n in pool if not any(n.overlaps(t) for t in taken))
+    return [next(free) for _ in range(count)]
+
+
+def _each(cids: list[str], fn: Callable[[str], object]) -> list[float]:
+    out = []
+    for cid in cids:
+        t = time.perf_counter()
+        fn(cid)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--containers", type=int, default=30)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    from pyns.network import bridge
+    from pyns.network.manager import NetworkManager
+    from pyns.options import parse_port
+    from pyns.runtime import native
+
+    n = args.containers
+    default_subnet, user_subnet = _free_subnets(2)
+    os.environ.update(PYNS_BRIDGE="pynsbench0", PYNS_BRIDGE_SUBNET=default_subnet)
+    with tempfile.TemporaryDirectory(prefix="pyns-netbench-") as root:
+        mgr = NetworkManager(root, os.path.join(root, "run"))
+        mgr.create("bench", subnet=user_subnet)
+        try:
+            warm = secrets.token_hex(32)
+            for net in ("bridge", "bench"):  # bridges and rules exist before timing
+                mgr.setup(warm, "warm", [(net, [])], [], "warm")
+                mgr.teardown(warm)
+            os.makedirs(mgr.netns_dir, exist_ok=True)
+            ids = {k: [secrets.token_hex(32) for _ in range(n)] for k in ("plain", "ports", "user")}
+
+            def netns(cid: str) -> None:
+                native.netns_create(os.path.join(mgr.netns_dir, cid))
+                native.netns_delete(os.path.join(mgr.netns_dir, cid))
+
+            rows = [("netns only", _each(ids["plain"], netns))]
+            rows.append(("setup", _each(ids["plain"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], [], c[:12]))))
+            rows.append(("setup -p 80", _each(
+                ids["ports"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], parse_port("80"), c[:12]))))
+            rows.append(("setup user net", _each(ids["user"], lambda c: mgr.setup(
+                c, c[:8], [("bench", [])], [], c[:12], hosts_path=os.path.join(root, f"hosts-{c}")))))
+            rows.append(("teardown", _each(ids["ports"], mgr.teardown)))
+        finally:
+            mgr.cleanup(keep=())
+            for net in mgr.list():
+                if net.is_bridge:
+                    bridge.bring_down(net, mgr.netlink, mgr.firewall)
+            mgr.firewall.destroy()
+    print(f"network per container, {n} containers, ms (firewall: {mgr.firewall.name})")
+    print(f"{'step':<16}{'min':>8}{'p50':>8}{'p90':>8}{'max':>8}{'mean':>8}")
+    for name, v in rows:
+        print(f"{name:<16}{min(v):8.2f}{percentile(v, .5):8.2f}{percentile(v, .9):8.2f}{max(v):8.2f}"
+              f"{statistics.fmean(v):8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The firewall policy and its two renderings (no packet filter is touched)."""
+from __future__ import annotations
+
+from pyns.network import firewall
+from pyns.network.firewall import iptables, nft
+from pyns.network.firewall.rules import NETWORK_MARKER_CHAIN, Forward, forward_rules, network_rules
+
+
+def test_network_rules_render_in_nft_syntax() -> None:
+    text = [f"{r.chain}: {nft.render(r)}" for r in network_rules("br0", "10.1.0.0/24", internal=False)]
+    assert text == [
+        'outbound: ip saddr 10.1.0.0/24 oifname != "br0" masquerade',
+        'outbound: ip saddr 127.0.0.0/8 oifname "br0" masquerade',
+        'outbound: ip saddr 10.1.0.0/24 oifname "br0" ct status dnat masquerade',
+        'isolate1: iifname "br0" oifname != "br0" jump isolate2',
+        'isolate2: oifname "br0" drop',
+        'guard: ip daddr 127.0.0.0/8 iifname "br0" drop',
+        'bridges: oifname "br0" ct state established,related accept',
+        'bridges: oifname "br0" ct status dnat accept',
+        'bridges: iifname "br0" accept',
+        'bridges: oifname "br0" drop',
+    ]
+    assert sum(r.chain == NETWORK_MARKER_CHAIN for r in network_rules("b", "10.0.0.0/8", True)) == 1
+
+
+def test_internal_networks_do_not_masquerade_and_drop_crossings() -> None:
+    rules = [nft.render(r) for r in network_rules("br0", "10.1.0.0/24", internal=True)]
+    assert not any("oifname != \"br0\" masquerade" in r for r in rules)
+    assert 'iifname "br0" oifname != "br0" drop' in rules
+    assert 'iifname != "br0" oifname "br0" drop' in rules
+
+
+def test_forwards_in_both_syntaxes() -> None:
+    rules = forward_rules([Forward("tcp", "0.0.0.0", 8080, "10.1.0.2", 80),
+                           Forward("udp", "127.0.0.1", 53, "10.1.0.2", 5353)])
+    assert [nft.render(r) for r in rules] == ["tcp dport 8080 dnat to 10.1.0.2:80",
+                                              "ip daddr 127.0.0.1 udp dport 53 dnat to 10.1.0.2:5353"]
+    ipt = iptables.IptablesFirewall("PYNS-T")
+    assert ipt._render(rules[1], "pyns:ctr:x") == (
+        "-A PYNS-T-PUB -d 127.0.0.1 -p udp -m udp --dport 53 -m comment --comment pyns:ctr:x "
+        "-j DNAT --to-destination 10.1.0.2:5353")
+    iso = network_rules("br0", "10.1.0.0/24", False)[3]
+    assert ipt._render(iso, "t") == "-A PYNS-T-ISO1 -i br0 ! -o br0 -m comment --comment t -j PYNS-T-ISO2"
+
+
+def test_each_root_gets_its_own_table(monkeypatch) -> None:
+    monkeypatch.setenv("PYNS_FIREWALL", "nftables")
+    assert firewall.for_root("/var/lib/pyns").ident == "pyns"
+    a, b = firewall.for_root("/tmp/a").ident, firewall.for_root("/tmp/b").ident
+    assert a != b and a.startswith("pyns-")
+    monkeypatch.setenv("PYNS_FIREWALL", "iptables")
+    assert firewall.for_root("/var/lib/pyns").ident == "PYNS"
+    monkeypatch.setenv("PYNS_FIREWALL", "pf")
+    try:
+        firewall.for_root("/x")
+    except Exception as e:
+        assert "PYNS_FIREWALL" in str(e)
+    else:
+        raise AssertionError("bad backend accepted")
