@@ -68,6 +68,17 @@ def main() -> int:
     pyns("top", "demo-ticker")
     pyns("inspect", "--format", "{{.State.Status}} pid={{.State.Pid}} memory={{.HostConfig.Memory}}", "demo-ticker")
 
+    step("Networking: a web server on the default bridge, published on the host's port 18080")
+    pyns("run", "-d", "--name", "demo-web", "-p", "18080:80", "busybox:demo", "sh", "-c",
+         "mkdir /www && echo 'hello from a pyns container' > /www/index.html && httpd -f -p 80 -h /www")
+    pyns("port", "demo-web")
+    time.sleep(0.5)
+    import urllib.request
+
+    with urllib.request.urlopen("http://127.0.0.1:18080/", timeout=5) as r:
+        print(f"$ curl http://127.0.0.1:18080/\n{r.read().decode()}", end="")
+    pyns("run", "--rm", "busybox:demo", "sh", "-c", "ip -o -4 addr show eth0 | awk '{print $2, $4}'")
+
     step("Stop, see it exited, start it again (its writable layer is kept)")
     pyns("stop", "demo-ticker")
     pyns("ps", "-a")
@@ -80,7 +91,7 @@ def main() -> int:
     pyns("inspect", "--format", "exit={{.State.ExitCode}} OOMKilled={{.State.OOMKilled}}", "demo-oom")
 
     step("Clean up: nothing is left behind (no mount, cgroup or process)")
-    pyns("rm", "-f", "demo-ticker", "demo-oom")
+    pyns("rm", "-f", "demo-ticker", "demo-oom", "demo-web")
     pyns("ps", "-a")
     print("\nDone. Try: pyns run --rm -i busybox:demo sh")
     return 0
