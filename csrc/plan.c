@@ -159,6 +159,8 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
             ARG(a); p->rootfs = a;
         } else if (!strcmp(k, "overlay")) {
             ARG(a); p->overlay = a;
+        } else if (!strcmp(k, "overlay_dir")) {
+            ARG(a); p->overlay_dir = a;
         } else if (!strcmp(k, "hostname")) {
             ARG(a); p->hostname = a;
         } else if (!strcmp(k, "tty")) {

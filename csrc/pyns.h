@@ -49,6 +49,7 @@ struct pyns_plan {
     int has_caps;
     const char *rootfs;
     const char *overlay;
+    const char *overlay_dir;  /* chdir here first: lowerdirs are relative to it (one page holds more layers) */
     const char *hostname;
     const char *netns;
     const char *cwd;

@@ -264,6 +264,12 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
         return -1;
     }
     if (plan->overlay) {
+        /* overlayfs takes its options in one page: with many layers the
+         * lowerdirs are given relative to overlay_dir (short link names). */
+        if (plan->overlay_dir && chdir(plan->overlay_dir) < 0) {
+            pyns_err_set(err, "mount", errno, "chdir ", plan->overlay_dir);
+            return -1;
+        }
         if (mount("overlay", plan->rootfs, "overlay", 0, plan->overlay) < 0) {
             pyns_err_set(err, "mount", errno, "overlay on ", plan->rootfs);
             return -1;

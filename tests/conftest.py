@@ -96,9 +96,24 @@ def free_subnet() -> str:
             return str(net)
 
 
-def network_teardown(root: Path, run_root: Path, links_before: set[str]) -> list[str]:
+def links_of(bridges: set[str]) -> set[str]:
+    """The bridges that exist and every link enslaved to one of them."""
+    out = set()
+    for name in links():
+        try:
+            master = os.path.basename(os.readlink(f"/sys/class/net/{name}/master"))
+        except OSError:
+            master = ""
+        if name in bridges or master in bridges:
+            out.add(name)
+    return out
+
+
+def network_teardown(root: Path, run_root: Path) -> list[str]:
     """Remove the test root's networks (bridges, firewall table) and report
-    what the test left: veths or bridges, pyns rules of this root, netns files."""
+    what the test left: veths on its bridges, pyns rules of this root,
+    netns files. Only this root's links count: other work on the machine
+    may create and delete links of its own meanwhile."""
     if not (root / "network").exists():
         return []
     from pyns.network import bridge as bridge_mod
@@ -107,6 +122,8 @@ def network_teardown(root: Path, run_root: Path, links_before: set[str]) -> list
     mgr = NetworkManager(str(root), str(run_root))
     leaks = []
     try:
+        bridges = {n.bridge for n in mgr.list() if n.is_bridge}
+        leaks += [f"link {n}" for n in sorted(links_of(bridges) - bridges)]
         held = {a.cid for a in mgr.store.attachments()}
         leaks += [f"network attachment of {c[:12]}" for c in held]
         mgr.cleanup(keep=())
@@ -115,7 +132,7 @@ def network_teardown(root: Path, run_root: Path, links_before: set[str]) -> list
         mgr.firewall.destroy()
     finally:
         mgr.close()
-    leaks += [f"link {n}" for n in links() - links_before]
+    leaks += [f"link {n}" for n in sorted(links_of(bridges))]
     if mgr.firewall.ident in ruleset():
         leaks.append(f"rules of {mgr.firewall.ident}")
     netns_dir = run_root / "netns"
@@ -134,7 +151,6 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     if IS_ROOT:
         monkeypatch.setenv("PYNS_BRIDGE", "pt" + secrets.token_hex(4))
         monkeypatch.setenv("PYNS_BRIDGE_SUBNET", free_subnet())
-    links_before = links() if IS_ROOT else set()
     yield r
     leaks: list[str] = []
     # Give monitors a moment to finish their own cleanup after a test's last rm.
@@ -146,7 +162,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         time.sleep(0.05)
     leaks += [f"process {p}" for p in procs]
     if IS_ROOT:
-        leaks += network_teardown(r, r / "run", links_before)
+        leaks += network_teardown(r, r / "run")
     leaks += [f"mount {m}" for m in _mounts_under(str(r))]
     cgs = _cgroup_dirs(parent)
     leaks += [f"cgroup {c}" for c in cgs]

@@ -39,7 +39,12 @@ class Engine:
     def images(self):  # -> pyns.images.collection.ImageCollection
         from pyns.images.collection import ImageCollection
 
-        return ImageCollection(self.image_store)
+        return ImageCollection(self.image_store, builder=self._build)
+
+    def _build(self, **kwargs):  # -> pyns.build.api.BuildResult
+        from pyns.build.api import build
+
+        return build(self, **kwargs)
 
     @functools.cached_property
     def manager(self):  # -> pyns.containers.manager.ContainerManager
@@ -57,7 +62,7 @@ class Engine:
     def containers(self):  # -> pyns.containers.container.ContainerCollection
         from pyns.containers.container import ContainerCollection
 
-        return ContainerCollection(self.manager)
+        return ContainerCollection(self.manager, pull=lambda ref, platform=None: self.images.pull(ref, platform=platform))
 
     def __repr__(self) -> str:
         return f"<Engine root={self.root}>"

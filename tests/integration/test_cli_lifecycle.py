@@ -90,8 +90,8 @@ def test_name_conflict_unknown_container_and_image(root, busybox):
     assert b'The container name "/dup" is already in use' in r.stderr
     r = pyns_cli("stop", "nope")
     assert r.returncode == 1 and r.stderr.strip() == b"Error: No such container: nope"
-    r = pyns_cli("run", "--rm", "no-such-image", "true")
-    assert r.returncode == 125 and b"No such image" in r.stderr
+    r = pyns_cli("run", "--rm", "--pull", "never", "no-such-image", "true")  # no lookup outside loopback
+    assert r.returncode == 125 and r.stderr.strip() == b"Error: No such image: no-such-image:latest"
     r = pyns_cli("run", "--memory", "lots", busybox, "true")
     assert r.returncode == 125 and r.stderr.startswith(b"Error: ")
     r = pyns_cli("run", "--bogus-flag", busybox)

@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 import tarfile
 from datetime import datetime, timedelta, timezone
 
@@ -187,8 +188,11 @@ def test_create_image_from_layers(store: ImageStore) -> None:
     assert img.repo_tags == ("127.0.0.1:5000/app:v2",)
     assert img.repo_digests == (f"127.0.0.1:5000/app@{MANIFEST}",)
     assert img.manifest_digest == MANIFEST
-    assert store.layer_dirs(img) == [base.diff_dir, top.diff_dir]
-    assert store.lowerdir("127.0.0.1:5000/app:v2") == f"{top.diff_dir}:{base.diff_dir}"
+    dirs = store.layer_dirs(img)  # short l/ links to the layers' trees
+    assert [os.path.realpath(d) for d in dirs] == [base.diff_dir, top.diff_dir]
+    assert all(len(d) < len(store.root) + 12 for d in dirs)
+    assert store.layer_dirs(img, short=False) == [base.diff_dir, top.diff_dir]
+    assert store.lowerdir("127.0.0.1:5000/app:v2") == f"{dirs[1]}:{dirs[0]}"
     assert store.get(f"127.0.0.1:5000/app@{MANIFEST}").id == img.id
     assert store.get(f"127.0.0.1:5000/app:whatever@{MANIFEST}").id == img.id
 

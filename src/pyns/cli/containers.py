@@ -51,6 +51,9 @@ def _run_options(f):  # noqa: ANN001 - click decorator stack
         click.option("--ulimit", multiple=True, help="Ulimit options"),
         click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
         click.option("--name", help="Assign a name to the container"),
+        click.option("--pull", "pull_policy", type=click.Choice(["missing", "always", "never"]), default="missing",
+                     show_default=True, help="Pull image before running"),
+        click.option("--platform", default=None, help="Set platform if server is multi-platform capable"),
         click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
         click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
         click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container"),
@@ -61,6 +64,19 @@ def _run_options(f):  # noqa: ANN001 - click decorator stack
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def _ensure_image(eng: Any, image: str, o: dict[str, Any]) -> None:
+    """--pull: missing (docker's default) pulls an image that is not here, always pulls, never doesn't."""
+    from pyns.cli.images import ProgressPrinter, pull_missing
+
+    if o["pull_policy"] == "always":
+        from pyns.images.reference import parse
+
+        result = eng.images.pull_result(image, platform=o["platform"], progress=ProgressPrinter(err=True))
+        click.echo(result.status(parse(image)), err=True)
+    elif o["pull_policy"] == "missing":
+        pull_missing(eng, image, o["platform"])
 
 
 def _create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +144,7 @@ def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], 
     """Create and run a new container from an image."""
     eng = engine(ctx)
     kw = _create_kwargs(o)
+    _ensure_image(eng, image, o)
     c = eng.containers.create(image, list(command) or None, **kw)
     if detach:
         try:
@@ -183,7 +200,10 @@ def _run_with_tty(eng: Any, c: Any, o: dict[str, Any]) -> int:
 @click.pass_context
 def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
     """Create a new container."""
-    c = engine(ctx).containers.create(image, list(command) or None, **_create_kwargs(o))
+    eng = engine(ctx)
+    kw = _create_kwargs(o)
+    _ensure_image(eng, image, o)
+    c = eng.containers.create(image, list(command) or None, **kw)
     click.echo(c.id)
 
 

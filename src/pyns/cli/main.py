@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from pyns.cli import build as build_cmds
 from pyns.cli import containers as containers_cmds
 from pyns.cli import images as images_cmds
 from pyns.cli import networks as networks_cmds
@@ -30,6 +31,7 @@ def cli(ctx: click.Context, root: str, run_root: str | None) -> None:
 
 
 containers_cmds.register(cli)
+build_cmds.register(cli)
 images_cmds.register(cli)
 networks_cmds.register(cli)
 

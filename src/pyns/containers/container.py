@@ -145,12 +145,24 @@ def _read_all(fd: int) -> bytes:
 class ContainerCollection:
     """engine.containers, like docker.models.containers.ContainerCollection."""
 
-    def __init__(self, manager: ContainerManager) -> None:
+    def __init__(self, manager: ContainerManager, pull: Any = None) -> None:
         self._m = manager
+        self._pull = pull  # engine.images.pull, for run() of a missing image
 
     def create(self, image: str, command: Any = None, **kwargs: Any) -> Container:
         kwargs.pop("detach", None)
         return Container(self._m, self._m.create(image, command, **kwargs))
+
+    def _pull_if_missing(self, image: str, platform: str | None) -> None:
+        """The Docker SDK's run() pulls an image it does not have (create() does not)."""
+        from pyns.errors import ImageNotFound
+
+        try:
+            self._m.images.get(image)
+        except ImageNotFound:
+            if self._pull is None:
+                raise
+            self._pull(image, platform=platform)
 
     def get(self, container_id: str) -> Container:
         c = Container(self._m, self._m.store.resolve(container_id))
@@ -170,6 +182,7 @@ class ContainerCollection:
             remove: bool = False, detach: bool = False, **kwargs: Any) -> Any:
         """Start a container. Detached: returns the Container. Else: waits,
         returns its output (bytes) and raises ContainerError on a non-zero exit."""
+        self._pull_if_missing(image, kwargs.pop("platform", None))
         if detach:
             kwargs["auto_remove"] = kwargs.get("auto_remove") or remove
             c = self.create(image, command, **kwargs)

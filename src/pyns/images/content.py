@@ -8,12 +8,13 @@ crash or a bad digest never leaves a partial blob under a real name.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
 from typing import BinaryIO
 
-from pyns.errors import NotFound
+from pyns.errors import LayerError, NotFound
 from pyns.images import digest as dg
 from pyns.fsutil import sweep_temp
 
@@ -66,35 +67,25 @@ class ContentStore:
         """Every stored blob's digest (for garbage collection)."""
         return [f"{dg.ALGORITHM}:{name}" for name in sorted(os.listdir(self.blobs)) if dg.is_hex_id(name)]
 
+    def writer(self, expected: str | None = None, size: int | None = None) -> "BlobWriter":
+        """A :class:`BlobWriter` for content that arrives piece by piece (a tee of a download)."""
+        return BlobWriter(self, expected, size)
+
     def ingest(self, stream: BinaryIO, expected: str | None = None, size: int | None = None) -> str:
         """Copy ``stream`` into the store and return its digest.
 
-        With ``expected`` the bytes are verified while streaming and nothing
-        is stored on a mismatch (:class:`~pyns.errors.LayerError`). When the
-        blob already exists the new copy is simply dropped: blobs are
-        immutable, so whichever concurrent writer renames first wins.
+        With ``expected`` the bytes are verified and nothing is stored on a
+        mismatch (:class:`~pyns.errors.LayerError`). When the blob already
+        exists the new copy is simply dropped: blobs are immutable, so
+        whichever concurrent writer renames first wins.
         """
-        reader = dg.VerifyingReader(stream, expected, size) if expected else dg.HashingReader(stream)
-        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=self.ingest_dir)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    chunk = reader.read(_CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-            if isinstance(reader, dg.VerifyingReader) and not reader.verified:
-                reader.verify()
-            final = self.path(reader.digest)
-            os.chmod(tmp, 0o644)
-            os.rename(tmp, final)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        return reader.digest
+        with self.writer(expected, size) as out:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+            return out.commit()
 
     def put(self, data: bytes, expected: str | None = None) -> str:
         """Store an in-memory blob (configs, manifests) and return its digest."""
@@ -103,3 +94,71 @@ class ContentStore:
     def sweep(self) -> None:
         """Remove ingest leftovers of crashed writers."""
         sweep_temp(self.ingest_dir)
+
+
+class BlobWriter:
+    """Writes one blob into ``content/ingest`` and publishes it only once verified.
+
+    Used as a context manager: leaving the block without :meth:`commit`
+    (an exception, a cancelled download) deletes the temp file, so a failed
+    pull leaves no partial blob behind.
+    """
+
+    def __init__(self, store: ContentStore, expected: str | None, size: int | None) -> None:
+        if expected is not None:
+            dg.split(expected)
+        self.store = store
+        self.expected = expected
+        self.expected_size = size
+        self._hash = hashlib.sha256()
+        self.size = 0
+        fd, self._tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=store.ingest_dir)
+        self._file: BinaryIO | None = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes) -> None:
+        assert self._file is not None, "blob writer already closed"
+        self._hash.update(data)
+        self.size += len(data)
+        if self.expected_size is not None and self.size > self.expected_size:
+            raise LayerError(f"size mismatch for {self.expected}: more than {self.expected_size} bytes")
+        self._file.write(data)
+
+    @property
+    def digest(self) -> str:
+        return f"{dg.ALGORITHM}:{self._hash.hexdigest()}"
+
+    def commit(self) -> str:
+        """Verify size and digest, then give the blob its final name; returns the digest."""
+        assert self._file is not None, "blob writer already closed"
+        self._file.close()
+        self._file = None
+        if self.expected_size is not None and self.size != self.expected_size:
+            self.abort()
+            raise LayerError(f"size mismatch for {self.expected}: expected {self.expected_size} bytes, "
+                             f"got {self.size}")
+        digest = self.digest
+        if self.expected is not None and digest != self.expected:
+            self.abort()
+            raise LayerError(f"digest mismatch: expected {self.expected}, got {digest}")
+        os.chmod(self._tmp, 0o644)
+        os.rename(self._tmp, self.store.path(digest))
+        self._tmp = ""
+        return digest
+
+    def abort(self) -> None:
+        """Drop the temp file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._tmp:
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = ""
+
+    def __enter__(self) -> "BlobWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()

@@ -27,6 +27,7 @@ class Image:
     repo_digests: tuple[str, ...] = ()
     manifest_digest: str | None = None
     parent: str | None = None
+    image_manifest: str | None = None
 
     @property
     def short_id(self) -> str:

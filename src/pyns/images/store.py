@@ -2,11 +2,13 @@
 
 On-disk layout under ``root``::
 
-    content/blobs/sha256/<hex>     configs (the image id is the config digest)
+    content/blobs/sha256/<hex>     configs (the image id is the config digest),
+                                   manifests and layer tarballs (as pulled or imported)
     content/ingest/                temp files being written
     layers/<chain-id hex>/         diff/ + layer.json (see layers.py)
     layers/.gc.lock                shared while layers are being adopted
-    images/<id hex>.json           image metadata: layers, size, parent, manifest
+    l/<8 chars>                    short symlinks to layers/*/diff (see links.py)
+    images/<id hex>.json           image metadata: layers, size, parent, manifests
     images/repositories.json       tags and repo digests -> image id (refindex.py)
     images/.lock                   serialises metadata changes
 
@@ -40,7 +42,7 @@ ImageUsers = Callable[[str], Iterable[ImageUser]]
 _HEX_PREFIX_RE = re.compile(r"[a-f0-9]{1,64}")
 
 
-def _ref_key(ref: Reference) -> Reference:
+def ref_key(ref: Reference) -> Reference:
     """The index key for a typed reference: tag defaulted, tag dropped when pinned by digest."""
     if ref.digest is not None:
         return ref.repository().with_digest(ref.digest)
@@ -58,7 +60,7 @@ class ImageStore:
     def __init__(self, root: str, image_users: ImageUsers | None = None) -> None:
         self.root = os.path.abspath(root)
         self.content = ContentStore(self.root)
-        self.layers = LayerStore(self.root)
+        self.layers = LayerStore(self.root, self.content)
         self.images_dir = os.path.join(self.root, "images")
         os.makedirs(self.images_dir, exist_ok=True)
         self.index = RefIndex(os.path.join(self.images_dir, "repositories.json"))
@@ -102,7 +104,8 @@ class ImageStore:
             size=int(meta.get("size", 0)), stored=parse_rfc3339(meta["stored"]),
             repo_tags=tuple(r.familiar() for r in mine if r.digest is None),
             repo_digests=tuple(r.familiar() for r in mine if r.digest is not None),
-            manifest_digest=meta.get("manifest_digest"), parent=meta.get("parent"))
+            manifest_digest=meta.get("manifest_digest"), parent=meta.get("parent"),
+            image_manifest=meta.get("image_manifest"))
 
     def resolve(self, ref_or_id: str) -> str:
         """The image id that ``ref_or_id`` names, with docker's lookup order.
@@ -118,7 +121,7 @@ class ImageStore:
                 return full
             raise ImageNotFound(f"No such image: {full}")
         ref = parse(ref_or_id)
-        image_id = self.index.load().get(_ref_key(ref).string())
+        image_id = self.index.load().get(ref_key(ref).string())
         if image_id is not None and self._exists(image_id):
             return image_id
         term = ref_or_id.removeprefix(f"{dg.ALGORITHM}:")
@@ -141,19 +144,24 @@ class ImageStore:
         except ImageNotFound:
             return False
 
-    def layer_dirs(self, image: Image | str) -> list[str]:
-        """Absolute ``diff/`` directories, bottom layer first.
+    def layer_dirs(self, image: Image | str, short: bool = True) -> list[str]:
+        """The layers' trees, bottom layer first; by default as short ``<root>/l/<name>`` links.
 
+        Short paths keep overlayfs's ``lowerdir=`` within the one page the
+        kernel accepts for mount options even for deep images (links.py).
+        They are symlinks: code that ``lstat``s a layer's root itself wants
+        ``short=False`` (the real ``layers/<chain>/diff`` directories).
         overlayfs wants the top layer first: ``":".join(reversed(dirs))``
         (see :meth:`lowerdir`).
         """
         img = image if isinstance(image, Image) else self.get(image)
         dirs = []
         for chain in img.chain_ids:
-            layer_path = os.path.join(self.layers.root, dg.split(chain))
-            if not self.layers.has(chain):
-                raise LayerError(f"image {img.short_id}: layer {chain} is missing")
-            dirs.append(os.path.join(layer_path, "diff"))
+            try:
+                layer = self.layers.get(chain)
+            except NotFound:
+                raise LayerError(f"image {img.short_id}: layer {chain} is missing") from None
+            dirs.append(self.layers.short_path(layer) if short else layer.diff_dir)
         return dirs
 
     def lowerdir(self, image: Image | str) -> str:
@@ -174,7 +182,7 @@ class ImageStore:
 
     def untag(self, ref: str) -> str:
         """Remove one reference (tag or digest); returns its familiar form."""
-        key = _ref_key(parse(ref))
+        key = ref_key(parse(ref))
         with self.lock():
             refs = self.index.load()
             if refs.pop(key.string(), None) is None:
@@ -186,7 +194,7 @@ class ImageStore:
 
     def create_image(self, config: dict[str, Any] | bytes, layers: Sequence[Layer],
                      reference: str | Reference | None = None, manifest_digest: str | None = None,
-                     parent: str | None = None) -> Image:
+                     parent: str | None = None, image_manifest: str | None = None) -> Image:
         """Store an image made of ``config`` and already registered ``layers``.
 
         ``config`` as bytes is kept verbatim (a pulled config must keep its
@@ -194,12 +202,15 @@ class ImageStore:
         config's ``rootfs.diff_ids`` must match the layers. ``reference``
         is tagged (default ``latest``) or, if it carries a digest, recorded
         as a repo digest; ``manifest_digest`` adds ``name@digest`` too.
+        ``image_manifest`` is the (stored) single-platform manifest the image
+        was pulled with, which push re-sends when it can (same digest).
         """
         raw = config if isinstance(config, bytes) else json.dumps(config, separators=(",", ":")).encode()
         parsed = json.loads(raw)
         _check_layers(parsed, layers)
-        if manifest_digest is not None:
-            dg.split(manifest_digest)
+        for given in (manifest_digest, image_manifest):
+            if given is not None:
+                dg.split(given)
         keys: list[Reference] = []
         if reference is not None:
             ref = reference if isinstance(reference, Reference) else parse(reference)
@@ -222,12 +233,32 @@ class ImageStore:
                          "size": sum(l.size for l in layers), "parent": parent or meta.get("parent")})
             if manifest_digest is not None:
                 meta["manifest_digest"] = manifest_digest
+            if image_manifest is not None:
+                meta["image_manifest"] = image_manifest
             atomic_write_json(meta_path, meta)
             if keys:
                 refs = self.index.load()
                 refs.update({key.string(): image_id for key in keys})
                 self.index.save(refs)
         return self.get(image_id)
+
+    def add_repo_digest(self, image_id: str, ref: Reference, manifest: bytes) -> str:
+        """Record a pushed manifest: ``name@digest`` points at the image, the manifest is kept.
+
+        The image also remembers it as its manifest when it had none, so
+        the next push of the same image sends the same bytes (same digest).
+        """
+        with self.lease(), self.lock():
+            digest = self.content.put(manifest)
+            meta_path = self._meta_path(image_id)
+            meta = read_json(meta_path)
+            if not meta.get("image_manifest") or not self.content.has(meta["image_manifest"]):
+                meta["image_manifest"] = digest
+                atomic_write_json(meta_path, meta)
+            refs = self.index.load()
+            refs[ref.repository().with_digest(digest).string()] = image_id
+            self.index.save(refs)
+        return digest
 
     def import_tarball(self, stream: BinaryIO, reference: str | None = None, changes: Sequence[str] = (),
                        message: str = "") -> Image:
@@ -248,7 +279,7 @@ class ImageStore:
             image_id = self.resolve(ref_or_id)
             refs = self.index.load()
             mine = refs_of(refs, image_id)
-            given_ref = None if dg.is_hex_id(ref_or_id.removeprefix("sha256:")) else _ref_key(parse(ref_or_id))
+            given_ref = None if dg.is_hex_id(ref_or_id.removeprefix("sha256:")) else ref_key(parse(ref_or_id))
             users = list(self.image_users(image_id)) if self.image_users else []
             others = [self._load(i, refs) for i in self._ids() if i != image_id]
             has_children = any(o.parent == image_id for o in others)
@@ -264,26 +295,69 @@ class ImageStore:
         return lines
 
     def _delete(self, image: Image, others: Sequence[Image]) -> list[str]:
-        """Drop the image's metadata, then every layer of it that no other image uses."""
+        """Drop the image's metadata, then every layer, blob and manifest no other image uses."""
         os.unlink(self._meta_path(image.id))
         lines = [f"Deleted: {image.id}"]
         used = {c for other in others for c in other.chain_ids}
-        for chain in reversed(image.chain_ids):
-            if chain not in used and self.layers.delete(chain):
+        doomed = [c for c in reversed(image.chain_ids) if c not in used]
+        doomed_blobs = {b.digest for c in doomed for b in self._layer_blobs(c)}
+        for chain in doomed:
+            if self.layers.delete(chain):
                 lines.append(f"Deleted: {chain}")
-        self.content.delete(image.id)
-        if image.manifest_digest and all(o.manifest_digest != image.manifest_digest for o in others):
-            self.content.delete(image.manifest_digest)
+        kept = self._blobs_in_use(others)
+        for digest in doomed_blobs | {image.id, image.manifest_digest, image.image_manifest} - {None}:
+            if digest not in kept:
+                self.content.delete(digest)  # type: ignore[arg-type]
         return lines
 
-    def gc(self) -> list[str]:
-        """Delete layers no image references (left by crashes); returns their chain ids."""
+    def _layer_blobs(self, chain_id: str) -> tuple[Any, ...]:
+        try:
+            return self.layers.get(chain_id).blobs
+        except (NotFound, LayerError):
+            return ()
+
+    def _blobs_in_use(self, images: Iterable[Image]) -> set[str]:
+        """Configs, manifests and layer tarballs the given images (and all layers) need."""
+        used: set[str] = set()
+        for img in images:
+            used.update(d for d in (img.id, img.manifest_digest, img.image_manifest) if d)
+        for layer in self.layers.list():
+            used.update(b.digest for b in layer.blobs)
+        return used
+
+    def discard_unused(self, chain_ids: Iterable[str], blobs: Iterable[str]) -> None:
+        """Undo what a failed pull or load added: layers and blobs no image references.
+
+        Must be called without holding :meth:`lease` (it takes the gc lock
+        exclusively, waiting for concurrent adds that might adopt them).
+        """
+        chain_ids, blobs = list(chain_ids), set(blobs)
+        if not chain_ids and not blobs:
+            return
         with self.layers.gc_lock(), self.lock():
             refs = self.index.load()
-            used = {c for i in self._ids() for c in self._load(i, refs).chain_ids}
+            images = [self._load(i, refs) for i in self._ids()]
+            used_chains = {c for img in images for c in img.chain_ids}
+            for chain in reversed(chain_ids):
+                if chain not in used_chains:
+                    blobs.update(b.digest for b in self._layer_blobs(chain))
+                    self.layers.delete(chain)
+            kept = self._blobs_in_use(images)
+            for digest in blobs - kept:
+                self.content.delete(digest)
+
+    def gc(self) -> list[str]:
+        """Delete layers and blobs no image references (left by crashes); returns the layers' chain ids."""
+        with self.layers.gc_lock(), self.lock():
+            refs = self.index.load()
+            images = [self._load(i, refs) for i in self._ids()]
+            used = {c for img in images for c in img.chain_ids}
             removed = [l.chain_id for l in self.layers.list() if l.chain_id not in used]
             for chain in removed:
                 self.layers.delete(chain)
+            kept = self._blobs_in_use(images)
+            for digest in set(self.content.digests()) - kept:
+                self.content.delete(digest)
             self.layers.sweep()
             self.content.sweep()
         return removed

@@ -58,9 +58,9 @@ def mount_flags(options: list[str]) -> tuple[int, str]:
     return flags, ",".join(data)
 
 
-def overlay_options(layers: list[str], upper: str | None, work: str | None) -> str:
-    """overlayfs data: lowerdir lists the topmost layer first."""
-    lower = ":".join(reversed(layers))
+def overlay_options(layers: list[str], upper: str | None, work: str | None, base: str | None = None) -> str:
+    """overlayfs data: lowerdir lists the topmost layer first (relative to base when given)."""
+    lower = ":".join(os.path.relpath(p, base) if base else p for p in reversed(layers))
     if upper and work:
         return f"lowerdir={lower},upperdir={upper},workdir={work}"
     return f"lowerdir={lower}"
@@ -89,6 +89,15 @@ def _add_mount(t: _Tokens, m: Mount) -> None:
         t.add("mount", m.source or "", m.destination, m.type, flags, data)
 
 
+def _common_dir(layers: list[str]) -> str | None:
+    """The directory the layer paths share, if that makes them shorter (the
+    image store's short links all live in one directory, <root>/l)."""
+    if len(layers) < 2 or not all(os.path.isabs(p) for p in layers):
+        return None
+    base = os.path.commonpath(layers)
+    return base if base not in ("", "/") else None
+
+
 def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
     flags = 0
     for ns in spec.namespaces:
@@ -105,7 +114,10 @@ def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
     root = spec.root
     t.add("rootfs", root.path)
     if root.layers:
-        t.add("overlay", overlay_options(root.layers, root.upper, root.work))
+        base = _common_dir(root.layers)
+        if base:
+            t.add("overlay_dir", base)
+        t.add("overlay", overlay_options(root.layers, root.upper, root.work, base))
     if root.readonly:
         t.add("readonly_root")
     if not root.pivot:
