@@ -456,8 +456,10 @@ def test_teardown_entry_point_for_the_monitor(net: NetEnv) -> None:
 
     a = net.cid()
     net.mgr.setup(a, "a", [("bridge", [])], parse_port("80"), "a")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
-                                                       os.environ.get("PYTHONPATH", "")]))
+    import pyns  # the same pyns as this test: in place (PYTHONPATH=src) or installed
+
+    pkg_parent = str(Path(pyns.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg_parent, os.environ.get("PYTHONPATH", "")]))
     argv = [PY, "-m", "pyns.network", "teardown", "--root", str(net.root), "--run-root", str(net.root / "run"), a]
     for _ in range(2):  # idempotent
         subprocess.run(argv, check=True, env=env, timeout=60)

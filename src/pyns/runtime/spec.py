@@ -67,6 +67,7 @@ class Root:
     work: str | None = None
     readonly: bool = False
     pivot: bool = True  # False: mount it, but run in the host's tree (e.g. tar it up)
+    # Root(path="/", pivot=False) with no layers and no mounts: the host's tree as is.
 
 
 @dataclass
