@@ -32,8 +32,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))  # tests.registry_env; pyns itself is the installed one (make install)
 
 from tests.registry_env import DockerRegistry, OciLayout  # noqa: E402
 
@@ -197,7 +196,10 @@ def main() -> None:
             ref = f"{reg.host}/bench/debian:latest"
             subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
                             f"oci:{layout}:bench", f"docker://{ref}"], check=True)
-            env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PYNS_CONFIG": str(scratch / "config")}
+            import pyns
+
+            env = {**os.environ, "PYTHONPATH": str(Path(pyns.__file__).resolve().parents[1]),
+                   "PYNS_CONFIG": str(scratch / "config")}
             print(f"destination: {dest} ({_fs_type(dest)})")
             for run in range(args.runs):
                 root = scratch / f"root{run}"
