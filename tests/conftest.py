@@ -96,6 +96,17 @@ def free_subnet() -> str:
             return str(net)
 
 
+def settled(probe, timeout: float = 5.0):
+    """probe() once it is empty/false, or its last value after timeout: the
+    kernel destroys a dropped network namespace (and its veths) in a worker."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while value and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = probe()
+    return value
+
+
 def links_of(bridges: set[str]) -> set[str]:
     """The bridges that exist and every link enslaved to one of them."""
     out = set()
@@ -123,7 +134,7 @@ def network_teardown(root: Path, run_root: Path) -> list[str]:
     leaks = []
     try:
         bridges = {n.bridge for n in mgr.list() if n.is_bridge}
-        leaks += [f"link {n}" for n in sorted(links_of(bridges) - bridges)]
+        leaks += [f"link {n}" for n in sorted(settled(lambda: links_of(bridges) - bridges))]
         held = {a.cid for a in mgr.store.attachments()}
         leaks += [f"network attachment of {c[:12]}" for c in held]
         mgr.cleanup(keep=())
@@ -132,7 +143,7 @@ def network_teardown(root: Path, run_root: Path) -> list[str]:
         mgr.firewall.destroy()
     finally:
         mgr.close()
-    leaks += [f"link {n}" for n in sorted(links_of(bridges))]
+    leaks += [f"link {n}" for n in sorted(settled(lambda: links_of(bridges)))]
     if mgr.firewall.ident in ruleset():
         leaks.append(f"rules of {mgr.firewall.ident}")
     netns_dir = run_root / "netns"

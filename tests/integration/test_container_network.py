@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import links, needs_root, pyns_cli, ruleset
+from tests.conftest import links, needs_root, pyns_cli, ruleset, settled
 
 pytestmark = needs_root
 
@@ -156,7 +156,7 @@ def test_port_conflict_is_clear_and_leaves_nothing(root, busybox):
         before = veths()
         r = pyns_cli("run", "-d", "--name", "clash", "-p", f"{taken}:80", busybox, "sleep", "30")
         assert r.returncode == 125 and r.stderr.startswith(b"Error: ") and str(taken).encode() in r.stderr
-        assert veths() == before
+        assert not settled(lambda: veths() - before)
     assert "Up" not in ok("ps", "-a")
     ok("rm", "-f", "clash")
 
@@ -176,15 +176,13 @@ def test_nothing_left_after(root, busybox, how):
     assert len(veths() - before) >= 1 or how == "kill-cli"
     if how == "stop":
         ok("stop", "-t", "0", "victim")
-        deadline = time.monotonic() + 10  # the monitor's on-exit teardown
-        while veths() - before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not veths() - before and cid not in ruleset()
+        assert not settled(lambda: veths() - before, 10)  # the monitor's on-exit teardown
+        assert cid not in ruleset()
     elif how == "kill-monitor":
         state = json.load(open(os.path.join(root, "containers", cid, "state.json")))
         os.kill(state["OwnerPid"], signal.SIGKILL)
     ok("rm", "-f", "victim")
-    assert not (veths() - before)
+    assert not settled(lambda: veths() - before)
     assert cid not in ruleset()
     alloc = json.load(open(os.path.join(root, "network", "allocations.json")))
     assert cid not in json.dumps(alloc)

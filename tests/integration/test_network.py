@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import BUSYBOX, free_subnet, links, needs_root, ruleset
+from tests.conftest import BUSYBOX, free_subnet, links, needs_root, ruleset, settled
 
 pytestmark = [needs_root, pytest.mark.root]
 
@@ -144,7 +144,8 @@ def assert_clean(env: NetEnv, *cids: str) -> None:
     mgr = env.mgr
     alloc = mgr.store.allocations()
     held = set(alloc["ports"].values()) | {c for r in alloc["ipam"].values() for c in r.get("addresses", {}).values()}
-    present = links()
+    present = settled(lambda: {n for n in links() if any(n == host_ifname(c, net.id) for c in cids
+                                                           for net in mgr.list())})
     rules = ruleset()
     for cid in cids:
         assert mgr.attachment(cid) is None

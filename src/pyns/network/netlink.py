@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import ipaddress
 import os
 from typing import Iterator
@@ -90,7 +91,16 @@ class Netlink:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             with _failures(f"create veth {host_name}"):
-                self.host.add_veth(host_name, master, ifname, fd, mac)
+                try:
+                    self.host.add_veth(host_name, master, ifname, fd, mac)
+                except NetlinkError as e:
+                    if e.errno != errno.EEXIST:
+                        raise
+                    # The same container's previous veth, still waiting for the
+                    # kernel to destroy its old namespace (teardown is lazy):
+                    # delete it now and make the new one.
+                    self.host.delete_link(host_name)
+                    self.host.add_veth(host_name, master, ifname, fd, mac)
         finally:
             os.close(fd)
 
