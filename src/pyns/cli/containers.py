@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from pyns.cli import render
 from pyns.cli.common import engine, fail, for_each, inspect_each
 from pyns.errors import PynsError
 
@@ -311,6 +310,8 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, no_trunc: bool, last: int, l
         for c in cs:
             click.echo(c.id if no_trunc else c.short_id)
         return
+    from pyns.cli import render
+
     now = dt.datetime.now(dt.timezone.utc)
     rows = [render.container_row(c.attrs, now, no_trunc) for c in cs]
     if fmt == "json":

@@ -6,19 +6,42 @@ command cannot be run, otherwise whatever the command itself returned.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from pyns.cli import build as build_cmds
-from pyns.cli import containers as containers_cmds
-from pyns.cli import images as images_cmds
-from pyns.cli import networks as networks_cmds
-
 CONTEXT = {"help_option_names": ["--help"], "max_content_width": 100}
 
+# Which module of pyns.cli defines each verb. Only the invoked verb's module
+# is imported: `pyns run` never loads the image, build or network commands.
+# (tests/unit/test_cli_commands.py checks this table against the modules.)
+COMMANDS: dict[str, str] = {
+    **{v: "containers" for v in ("run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs",
+                                 "inspect", "wait", "top", "exec", "attach", "export", "port")},
+    **{v: "images" for v in ("pull", "push", "images", "import", "rmi", "tag", "history", "search", "save",
+                             "load", "login", "logout", "image")},
+    "build": "build",
+    "network": "networks",
+}
 
-@click.group(context_settings=CONTEXT)
+
+class LazyGroup(click.Group):
+    """A click group that imports a verb's module only when that verb runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        group = click.Group()
+        importlib.import_module(f"pyns.cli.{module}").register(group)
+        return group.commands.get(name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.option("--root", envvar="PYNS_ROOT", default="/var/lib/pyns", show_default=True,
               help="Engine state directory (env PYNS_ROOT).")
 @click.option("--run-root", envvar="PYNS_RUN", default=None,
@@ -30,10 +53,6 @@ def cli(ctx: click.Context, root: str, run_root: str | None) -> None:
     ctx.obj = {"root": root, "run_root": run_root}
 
 
-containers_cmds.register(cli)
-build_cmds.register(cli)
-images_cmds.register(cli)
-networks_cmds.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
