@@ -16,17 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
-sys.path.insert(0, HERE)
-import busybox_rootfs
-from startup import percentile, timed  # the same timing and statistics as startup.py
+from common import busybox_engine, print_table, require_root, timed
 
 DOCKERFILE = """\
 FROM {base}
@@ -57,17 +50,16 @@ def make_context(path: str, base: str) -> None:
         f.write(DOCKERFILE.format(base=base))
 
 
-def docker_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "info"], check=False, capture_output=True).returncode == 0
+def docker_rows(context: str, runs: int) -> list[tuple[str, list[float]]]:
+    from pyns.bench.busybox import write_rootfs
 
-
-def docker_rows(tar: str, context: str, runs: int) -> list[tuple[str, list[float]]]:
     env = dict(os.environ, DOCKER_BUILDKIT="0")
-    with open(tar, "rb") as f:
-        subprocess.run(["docker", "import", "-", "pyns-bench-busybox:latest"], stdin=f, check=True,
-                       capture_output=True)
+    docker = subprocess.Popen(["docker", "import", "-", "pyns-bench-busybox:latest"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    write_rootfs(docker.stdin)
+    docker.stdin.close()
+    if docker.wait() != 0:
+        raise SystemExit("docker import failed")
 
     def build(*flags: str) -> None:
         subprocess.run(["docker", "build", "-q", *flags, "-t", "pyns-bench-built", context], env=env, check=True,
@@ -86,37 +78,28 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
-    import pyns
+    require_root()
+    from pyns.bench.peers import availability
     from pyns.build.api import build
 
-    with tempfile.TemporaryDirectory(prefix="pyns-bench-") as tmp:
-        root = os.path.join(tmp, "root")
-        os.environ["PYNS_ROOT"] = root
-        tar = os.path.join(tmp, "busybox.tar")
-        busybox_rootfs.build(tar)
-        engine = pyns.Engine(root)
-        with open(tar, "rb") as f:
-            engine.image_store.import_tarball(f, "busybox:latest")
+    with busybox_engine() as ws:
+        engine, tmp = ws.engine, ws.scratch
         context = os.path.join(tmp, "ctx")
-        make_context(context, "busybox")
+        make_context(context, ws.image)
         steps = DOCKERFILE.count("\n")
 
-        rows = [("pyns cold", timed(lambda: build(engine, path=context, tag="bench", nocache=True), args.runs, 0)),
-                ("pyns cached", timed(lambda: build(engine, path=context, tag="bench"), args.runs, 0))]
-        if docker_available():
+        rows = [("pyns cold", timed(lambda: build(engine, path=context, tag="bench", nocache=True), args.runs)),
+                ("pyns cached", timed(lambda: build(engine, path=context, tag="bench"), args.runs))]
+        no_docker = availability("docker")
+        if no_docker is None:
             docker_ctx = os.path.join(tmp, "docker-ctx")
             make_context(docker_ctx, "pyns-bench-busybox")
-            rows += docker_rows(tar, docker_ctx, args.runs)
+            rows += docker_rows(docker_ctx, args.runs)
         else:
-            print("(no docker engine answers `docker info`: docker's classic builder not measured)")
+            print(f"(docker: {no_docker}: docker's classic builder not measured)")
 
     print(f"build of a {steps}-step Dockerfile (4 RUN, 2 COPY), {args.runs} runs, ms")
-    columns = {"min": min, "p50": lambda v: percentile(v, .5), "max": max, "mean": statistics.fmean}
-    print("way".ljust(14) + "".join(c.rjust(9) for c in columns))
-    for name, values in rows:
-        print(name.ljust(14) + "".join(f"{fn(values):9.1f}" for fn in columns.values()))
+    print_table("way", rows, ".1f")
     return 0
 
 

@@ -15,29 +15,16 @@ A throw-away root, bridge (pynsbench0) and subnet; needs root. No packet is sent
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 from typing import Callable
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from startup import percentile  # noqa: E402
+from common import print_table, require_root
 
-
-def _free_subnets(count: int) -> list[str]:
-    from pyns.network.netlink import Netlink
-
-    nl = Netlink()
-    taken = nl.routes()
-    nl.close()
-    pool = ipaddress.IPv4Network("10.0.0.0/8").subnets(new_prefix=20)
-    free = (str(n) for n in pool if not any(n.overlaps(t) for t in taken))
-    return [next(free) for _ in range(count)]
+from pyns.bench.workspace import free_subnets, networks_down
 
 
 def _each(cids: list[str], fn: Callable[[str], object]) -> list[float]:
@@ -53,15 +40,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--containers", type=int, default=30)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
-    from pyns.network import bridge
+    require_root()
     from pyns.network.manager import NetworkManager
     from pyns.options import parse_port
     from pyns.runtime import native
 
     n = args.containers
-    default_subnet, user_subnet = _free_subnets(2)
+    default_subnet, user_subnet = free_subnets(2, "10.0.0.0/8", 20)
     os.environ.update(PYNS_BRIDGE="pynsbench0", PYNS_BRIDGE_SUBNET=default_subnet)
     with tempfile.TemporaryDirectory(prefix="pyns-netbench-") as root:
         mgr = NetworkManager(root, os.path.join(root, "run"))
@@ -86,16 +71,9 @@ def main() -> int:
                 c, c[:8], [("bench", [])], [], c[:12], hosts_path=os.path.join(root, f"hosts-{c}")))))
             rows.append(("teardown", _each(ids["ports"], mgr.teardown)))
         finally:
-            mgr.cleanup(keep=())
-            for net in mgr.list():
-                if net.is_bridge:
-                    bridge.bring_down(net, mgr.netlink, mgr.firewall)
-            mgr.firewall.destroy()
+            networks_down(mgr)
     print(f"network per container, {n} containers, ms (firewall: {mgr.firewall.name})")
-    print(f"{'step':<16}{'min':>8}{'p50':>8}{'p90':>8}{'max':>8}{'mean':>8}")
-    for name, v in rows:
-        print(f"{name:<16}{min(v):8.2f}{percentile(v, .5):8.2f}{percentile(v, .9):8.2f}{max(v):8.2f}"
-              f"{statistics.fmean(v):8.2f}")
+    print_table("step", rows)
     return 0
 
 

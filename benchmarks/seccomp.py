@@ -21,17 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
-sys.path.insert(0, HERE)
-import busybox_rootfs
-from startup import percentile, timed
+from common import alternate, busybox_engine, percentile, print_table, require_root, timed
 
 DD_BYTES = 100_000
 
@@ -44,11 +38,6 @@ from pyns.runtime import seccomp
 seccomp.program_for(sys.argv[1], None, capabilities.DEFAULT_CAPABILITIES)
 print((time.perf_counter() - t) * 1000)
 """
-
-
-def row(name: str, values: list[float]) -> str:
-    return (f"{name:<18}{min(values):9.3f}{percentile(values, .5):9.3f}{percentile(values, .9):9.3f}"
-            f"{max(values):9.3f}{statistics.fmean(values):9.3f}")
 
 
 def in_new_process(root: str, runs: int, clear: bool) -> list[float]:
@@ -66,17 +55,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("needs root")
-    import pyns
+    require_root()
     from pyns.runtime import capabilities, native, seccomp
     from pyns.runtime.plan import build_plan
     from pyns.runtime.seccomp import cache
 
     caps = capabilities.DEFAULT_CAPABILITIES
-    with tempfile.TemporaryDirectory(prefix="pyns-bench-") as root:
-        os.environ["PYNS_ROOT"] = root
-        scratch = os.path.join(root, "scratch")
+    with busybox_engine() as ws:
+        scratch = os.path.join(ws.root, "scratch")
 
         def compile_cold() -> None:
             cache.clear_memory()
@@ -94,13 +80,9 @@ def main() -> int:
         rows += [("new process", in_new_process(scratch, runs_new, clear=False)),
                  ("first compile", in_new_process(scratch, runs_new, clear=True))]
 
-        tar = os.path.join(root, "busybox.tar")
-        busybox_rootfs.build(tar)
-        engine = pyns.Engine(root)
-        with open(tar, "rb") as f:
-            engine.image_store.import_tarball(f, "bench:latest")
-        program = seccomp.program_for(root, None, caps)
-        c = engine.containers.create("bench", ["true"])
+        engine = ws.engine
+        program = seccomp.program_for(ws.root, None, caps)
+        c = engine.containers.create(ws.image, ["true"])
         prepared = engine.manager.launcher.prepare(c.id, detached=False)
         spec = prepared.spec
         try:
@@ -119,14 +101,8 @@ def main() -> int:
                 finally:
                     os.close(devnull)
 
-            # Alternate the two so drift on a busy machine hits both alike.
-            spawns: dict[str, list[float]] = {"unconfined": [], "filtered": []}
-            for i in range(args.warmup + args.runs):
-                for name, values in spawns.items():
-                    t = time.perf_counter()
-                    spawn(plans[name])
-                    if i >= args.warmup:
-                        values.append((time.perf_counter() - t) * 1000)
+            spawns = alternate({name: (lambda n=name: spawn(plans[n])) for name in ("unconfined", "filtered")},
+                               args.runs, args.warmup)
             rows += [(f"spawn {name}", values) for name, values in spawns.items()]
             per_syscall = {}
             for name in ("unconfined", "filtered"):
@@ -139,9 +115,7 @@ def main() -> int:
 
     print(f"seccomp, default profile, {args.runs} runs (+{args.warmup} warm-up; new-process rows {runs_new}), "
           f"{len(program) // 8} BPF instructions, ms")
-    print(f"{'what':<18}{'min':>9}{'p50':>9}{'p90':>9}{'max':>9}{'mean':>9}")
-    for name, values in rows:
-        print(row(name, values))
+    print_table("what", rows, ".3f")
     spawn_p50 = {name: percentile(v, .5) for name, v in rows if name.startswith("spawn")}
     print(f"filter cost per start (p50): {spawn_p50['spawn filtered'] - spawn_p50['spawn unconfined']:.3f} ms")
     print(f"per syscall (dd bs=1, read+write): unconfined {per_syscall['unconfined']:.0f} ns, "

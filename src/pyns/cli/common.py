@@ -1,6 +1,7 @@
 """Small helpers shared by the CLI command modules."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable, Iterable
 
@@ -13,7 +14,17 @@ def engine(ctx: click.Context):  # -> pyns.engine.Engine
     from pyns.engine import Engine
 
     obj = ctx.find_root().obj
-    return Engine(obj["root"], obj.get("run_root"))
+    eng = Engine(obj["root"], obj.get("run_root"))
+    path = os.environ.get("PYNS_TIMINGS")
+    if path:  # pyns bench --via cli: this process's instants, written at exit
+        import atexit
+
+        from pyns.cli import STARTED_NS
+        from pyns.containers.launch import write_timings
+
+        eng.manager.launcher.timings = marks = {"cli": STARTED_NS}
+        atexit.register(write_timings, path, marks)
+    return eng
 
 
 def for_each(targets: Iterable[str], action: Callable[[str], str | None]) -> int:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
                              "load", "login", "logout", "image")},
     "build": "build",
     "network": "networks",
+    "bench": "bench",
 }
 
 

@@ -6,9 +6,11 @@ spawns and supervises it in the foreground. Both record the same state.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,6 +30,7 @@ from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
 
 
 ATTACH_SOCKET = "attach.sock"  # in the container's directory, served by its monitor
+TIMINGS_ENV = "PYNS_TIMINGS"  # `pyns run` appends its start-up instants to this file (pyns bench --via cli)
 
 
 @dataclass
@@ -52,6 +55,13 @@ class Launcher:
         self.images = images
         self.networks = networks  # -> NetworkManager, only called for bridge/user networks
         self._image_cache: dict[str, tuple[Any, list[str]]] = {}
+        #: None, or a dict that a foreground start fills with CLOCK_MONOTONIC ns instants
+        #: by name (pyns bench); the first value of a name is kept. None costs one test.
+        self.timings: dict[str, int] | None = None
+
+    def mark(self, name: str) -> None:
+        if self.timings is not None and name not in self.timings:
+            self.timings[name] = time.monotonic_ns()
 
     def image_and_layers(self, image_id: str) -> tuple[Any, list[str]]:
         """An image and its layer dirs, remembered per id: content-addressed, so
@@ -188,6 +198,7 @@ class Launcher:
                     seccomp_bpf=self.seccomp_for(record, process))
 
     def prepare(self, cid: str, detached: bool, winsize: tuple[int, int] | None = None) -> Prepared:
+        self.mark("prepare")
         record = self.store.config(cid)
         driver = detect()
         stale = driver.open(cid)
@@ -198,12 +209,16 @@ class Launcher:
         try:
             spec = self.build_spec(cid, record, cgroup, detached)
             spec.winsize = winsize
+            self.mark("spec")
             self.join_network(cid, record, spec)
+            self.mark("netns")
             plan_bytes = build_plan(spec)
             if detached:  # the monitor reads it; an attached run hands it over in memory
                 with open(self.store.path(cid, "plan"), "wb") as f:
                     f.write(plan_bytes)
-            return Prepared(spec, native.Plan(plan_bytes, spec.process.args[0]), cgroup)
+            prepared = Prepared(spec, native.Plan(plan_bytes, spec.process.args[0]), cgroup)
+            self.mark("prepared")
+            return prepared
         except BaseException:
             self.release(cid, cgroup)
             raise
@@ -283,12 +298,16 @@ class Launcher:
             self.release(cid, prepared.cgroup)
             self._record_failure(cid, prev, e)
             raise
+        if self.timings is not None:
+            self.timings.update({k: v for k, v in res.timestamps.items() if v and k not in self.timings})
         self.store.save_state(cid, self._running_state(cid, res.pid, os.getpid(), False, _restarts(prev)))
         flags = native.SUPERVISE_FORWARD_SIGNALS if forward_signals else 0
         try:
             info = prepared.plan.supervise(res.pid, out_r, err_r, tee_out, tee_err, flags)
         finally:
+            self.mark("exit")
             self.release(cid, prepared.cgroup)
+            self.mark("released")
         return info
 
     def _record_failure(self, cid: str, prev: dict[str, Any], e: PynsError) -> None:
@@ -299,6 +318,16 @@ class Launcher:
         state["Error"] = str(e)
         state["ExitCode"] = getattr(e, "exit_code", 125)
         self.store.save_state(cid, state)
+
+
+def write_timings(path: str, marks: dict[str, int]) -> None:
+    """Append one process's instants to path as a JSON line (O_APPEND: one write)."""
+    line = json.dumps({"pid": os.getpid(), "marks": marks}, separators=(",", ":")) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
 
 
 def _restarts(prev: dict[str, Any]) -> int:

@@ -371,6 +371,7 @@ class ContainerManager:
                     if m.get("Type") == "volume" and len(m.get("Name", "")) == 64:
                         shutil.rmtree(os.path.dirname(m["Source"]), ignore_errors=True)
         self.store.drop_lock_file(cid)
+        self.launcher.mark("teardown")
 
     # ------------------------------------------------------------- export
     def export(self, cid: str, out_fd: int) -> None:

@@ -1,0 +1,190 @@
+"""Benchmark results as JSON-ready dicts, and those dicts as text tables.
+
+The text is rendered from the dict, so ``--json`` and the table always
+say the same thing. Times are milliseconds; ratios are plain numbers
+(pyns / other, per round: below 1 means pyns was faster).
+"""
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from pyns.bench.events import LABELS, breakdown
+from pyns.bench.stats import ratios, summarize
+
+
+def host_context(ws: Any) -> dict[str, Any]:
+    """What the numbers depend on: kernel, CPUs, cgroup version, the root's filesystem, the image."""
+    from pyns.runtime.cgroups import detect
+
+    try:
+        cgroup = f"v{detect().version}"
+    except Exception:  # noqa: BLE001 - a description, never a failure
+        cgroup = "?"
+    return {"kernel": platform.release(), "cpus": os.cpu_count(), "cgroup": cgroup, "root": ws.root,
+            "root_fs": ws.filesystem(), "image": ws.image, "image_id": ws.image_id}
+
+
+def _phase_rows(traces: list[dict[str, int]]) -> list[dict[str, Any]]:
+    return [{"event": name, "label": LABELS[name], **{f"{k}_ms": v for k, v in s.as_dict().items() if k != "n"},
+             "n": s.n, "at_p50_ms": at} for name, s, at in breakdown(traces)]
+
+
+def startup_dict(result: Any) -> dict[str, Any]:
+    """A StartupResult as plain data."""
+    opts = result.options
+    contenders = {name: {**summarize(result.totals_ms(name)).as_dict(), "runs_ms": result.totals_ms(name)}
+                  for name in result.traces}
+    ours = result.totals_ms("pyns")
+    rel = {}
+    for name in result.traces:
+        if name != "pyns":
+            per = ratios(ours, result.totals_ms(name))
+            rel[name] = {**summarize(per).as_dict(), "per_round": per}
+    return {
+        "benchmark": "startup",
+        "command": list(opts.command), "runs": opts.runs, "warmup": opts.warmup,
+        "network": opts.network, "via": opts.via,
+        "context": result.context,
+        "contenders": contenders,
+        "ratios": rel,
+        "phases": _phase_rows(result.traces["pyns"]),
+        "floor_phases": _phase_rows(result.traces["floor"]),
+        "floor_argv": result.floor_argv,
+        "skipped": [{"name": s.name, "reason": s.reason} for s in result.skipped],
+        "notes": list(result.notes),
+    }
+
+
+SUMMARY_COLS = (("min", "min"), ("p50", "p50"), ("p90", "p90"), ("max", "max"), ("mean", "mean"))
+PHASE_COLS = (("min_ms", "min"), ("p50_ms", "p50"), ("p90_ms", "p90"), ("max_ms", "max"), ("at_p50_ms", "at p50"))
+
+
+def table(title: str, rows: list[tuple[str, dict[str, float]]], cols: tuple[tuple[str, str], ...],
+          fmt: str = ".2f") -> list[str]:
+    """A left-aligned name column, then right-aligned numbers; cols: (key in each row, header)."""
+    width = max([len(title)] + [len(name) for name, _ in rows]) + 2
+    lines = [f"{title:<{width}}" + "".join(f"{head:>9}" for _, head in cols)]
+    for name, values in rows:
+        lines.append(f"{name:<{width}}" + "".join(f"{values[key]:>9{fmt}}" for key, _ in cols))
+    return lines
+
+
+def _context_lines(d: dict[str, Any]) -> list[str]:
+    c = d.get("context") or {}
+    if not c:
+        return []
+    return [(f"host: kernel {c['kernel']}, {c['cpus']} CPUs, cgroup {c['cgroup']}; root {c['root']} "
+             f"({c['root_fs']}); image {c['image']} ({c['image_id'][:19]})")]
+
+
+def _footer(d: dict[str, Any]) -> list[str]:
+    lines = []
+    if d.get("skipped"):
+        lines.append("skipped: " + "; ".join(f"{s['name']} ({s['reason']})" for s in d["skipped"]))
+    lines += [f"note: {n}" for n in d.get("notes", [])]
+    return lines
+
+
+def startup_text(d: dict[str, Any]) -> str:
+    """The start-up tables: end to end, ratios per round, pyns's phases."""
+    cmd = " ".join(d["command"])
+    lines = [(f"start-up: `{cmd}` in fresh containers, {d['runs']} runs (+{d['warmup']} warm-up), "
+              f"network {d['network']}, pyns via {d['via']}")]
+    lines += _context_lines(d)
+    lines.append("")
+    lines += table("end to end, ms", list(d["contenders"].items()), SUMMARY_COLS)
+    lines.append("")
+    lines += table("pyns / other, per round", [(f"pyns / {k}", v) for k, v in d["ratios"].items()],
+                   SUMMARY_COLS[:4])
+    lines.append("")
+    lines += table("pyns phases, ms (each since the previous event)", [(r["label"], r) for r in d["phases"]],
+                   PHASE_COLS, ".3f")
+    argv = [os.path.basename(d["floor_argv"][0]), *d["floor_argv"][1:]]
+    lines.append(f"floor: a bare clone with the container's namespaces, execve `{' '.join(argv)}` (the image's "
+                 "own binary), wait; no cgroup, no root filesystem")
+    lines += _footer(d)
+    return "\n".join(lines) + "\n"
+
+
+def _mean(values: list[int]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def density_dict(result: Any) -> dict[str, Any]:
+    """A DensityResult as plain data (bytes per container are means over the N)."""
+    from pyns.bench import memory
+
+    opts = result.options
+    n = opts.count
+    before, running, after = (result.meminfo.get(k, {}) for k in ("before", "running", "after"))
+
+    def field_mean(rows: list[dict[str, int]], key: str) -> float:
+        return _mean([r[key] for r in rows if key in r])
+
+    per = {
+        "monitor_rss": field_mean(result.monitors, "Rss"),
+        "monitor_pss": field_mean(result.monitors, "Pss"),
+        "container_rss": field_mean(result.containers, "Rss"),
+        "container_pss": field_mean(result.containers, "Pss"),
+        "cgroup_usage": field_mean(result.cgroups, "usage"),
+        "cgroup_kernel": field_mean(result.cgroups, "kernel"),
+        "kernel_delta": (memory.kernel_bytes(running) - memory.kernel_bytes(before)) / n,
+        "system_delta": (memory.used_bytes(running) - memory.used_bytes(before)) / n,
+    }
+    return {
+        "benchmark": "density",
+        "count": n, "network": opts.network, "command": list(opts.command),
+        "context": result.context,
+        "timings_ms": {step: summarize(v).as_dict() for step, v in
+                       (("start", result.start_ms), ("stop", result.stop_ms), ("remove", result.remove_ms)) if v},
+        "wall_ms": dict(result.wall_ms),
+        "per_container_bytes": per,
+        "engine_per_container_bytes": per["monitor_pss"] + per["kernel_delta"],
+        "left_after_remove_bytes": {
+            "kernel": memory.kernel_bytes(after) - memory.kernel_bytes(before) if after else None,
+            "system": memory.used_bytes(after) - memory.used_bytes(before) if after else None,
+        },
+    }
+
+
+def _size(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+MEMORY_ROWS = (
+    ("monitor_pss", "pyns-monitor, PSS"),
+    ("monitor_rss", "pyns-monitor, RSS"),
+    ("kernel_delta", "kernel (slab, stacks, page tables, per-CPU): meminfo delta / N"),
+    ("system_delta", "whole system (MemTotal - MemAvailable): delta / N"),
+    ("container_pss", "the container's own process, PSS"),
+    ("container_rss", "the container's own process, RSS"),
+    ("cgroup_usage", "charged to the container's cgroup"),
+    ("cgroup_kernel", "  of which kernel memory"),
+)
+
+
+def density_text(d: dict[str, Any]) -> str:
+    lines = [(f"density: {d['count']} idle detached containers (`{' '.join(d['command'])}`), "
+              f"network {d['network']}")]
+    lines += _context_lines(d)
+    lines.append("")
+    steps = [(f"{step} (all {d['count']}: {d['wall_ms'][step]:.0f} ms)", s) for step, s in d["timings_ms"].items()]
+    lines += table("per container, ms", steps, SUMMARY_COLS)
+    lines.append("")
+    per = d["per_container_bytes"]
+    width = max(len(label) for _, label in MEMORY_ROWS) + 2
+    lines.append("memory per container (mean over the N)")
+    lines += [f"{label:<{width}}{_size(per[key]):>12}" for key, label in MEMORY_ROWS]
+    lines.append(f"{'engine adds per container (monitor PSS + kernel delta)':<{width}}"
+                 f"{_size(d['engine_per_container_bytes']):>12}")
+    left = d["left_after_remove_bytes"]
+    lines.append(f"after stop + rm of all: kernel {_size(left['kernel'])}, system {_size(left['system'])} "
+                 "above the start (caches, deferred frees)")
+    return "\n".join(lines) + "\n"

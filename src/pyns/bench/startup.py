@@ -1,0 +1,201 @@
+"""The start-up benchmark: fresh containers running one short command.
+
+Every round runs each contender once: pyns (through the library or the
+CLI), the physical floor, then each peer; the order rotates from round to
+round so that no one always runs right after another's teardown (the
+kernel finishes namespace teardown in deferred work that lands on
+whoever runs next). Ratios pyns/peer are taken per round, where both ran
+under the same conditions.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pyns.bench import peers as peers_mod
+from pyns.bench.events import total_ns
+from pyns.bench.floor import Floor, floor_argv
+from pyns.bench.probe import TIMINGS_ENV, Probe, read_timings
+from pyns.bench.workspace import Workspace
+from pyns.errors import InvalidArgument, PynsError
+
+DEFAULT_COMMAND = ("/bin/true",)
+NETWORKS = ("none", "bridge")
+VIAS = ("library", "cli")
+
+
+@dataclass
+class StartupOptions:
+    runs: int = 30
+    warmup: int = 3
+    network: str = "none"
+    via: str = "library"
+    compare: tuple[str, ...] = ()
+    command: tuple[str, ...] = DEFAULT_COMMAND
+
+    def check(self) -> None:
+        if self.runs < 1 or self.warmup < 0:
+            raise InvalidArgument("--runs must be at least 1 and --warmup at least 0")
+        if self.network not in NETWORKS:
+            raise InvalidArgument(f"--network must be one of {', '.join(NETWORKS)}")
+        if self.via not in VIAS:
+            raise InvalidArgument(f"--via must be one of {', '.join(VIAS)}")
+        unknown = [p for p in self.compare if p not in peers_mod.PEERS]
+        if unknown:
+            raise InvalidArgument(f"unknown peer {', '.join(unknown)} (known: {', '.join(peers_mod.PEERS)})")
+
+
+@dataclass
+class StartupResult:
+    options: StartupOptions
+    traces: dict[str, list[dict[str, int]]]  # contender -> one trace per measured round
+    floor_argv: list[str]
+    skipped: list[peers_mod.Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def totals_ms(self, name: str) -> list[float]:
+        return [total_ns(t) / 1e6 for t in self.traces[name]]
+
+
+def _pyns_env(ws: Workspace, timings: str) -> dict[str, str]:
+    """The CLI's environment: this pyns (PYTHONPATH), this root, a timings file."""
+    import pyns
+
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(pyns.__file__)))
+    path = [pkg_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYNS_ROOT=ws.root, PYTHONPATH=os.pathsep.join(path), **{TIMINGS_ENV: timings})
+
+
+class PynsRunner:
+    """pyns itself, through the library (in this process) or the CLI (a process per run)."""
+
+    name = "pyns"
+
+    def __init__(self, ws: Workspace, opts: StartupOptions) -> None:
+        self.ws = ws
+        self.opts = opts
+        self.probe = Probe()
+        self.probe.attach(ws.engine.manager.launcher, ws.engine.manager)
+        self.timings = os.path.join(ws.scratch, "timings.jsonl")
+        self.cli = [sys.executable, "-m", "pyns.cli.main", "--root", ws.root, "run", "--rm", "--network", opts.network,
+                    ws.image, *opts.command]
+        self.env = _pyns_env(ws, self.timings)
+
+    def run(self) -> dict[str, int]:
+        return self._library() if self.opts.via == "library" else self._cli()
+
+    def _library(self) -> dict[str, int]:
+        self.probe.begin()
+        self.ws.engine.containers.run(self.ws.image, list(self.opts.command), remove=True,
+                                      network_mode=self.opts.network)
+        self.probe.mark("end")
+        return self.probe.trace()
+
+    def _cli(self) -> dict[str, int]:
+        if os.path.exists(self.timings):
+            os.unlink(self.timings)
+        begin = time.monotonic_ns()
+        proc = subprocess.run(self.cli, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, env=self.env, check=False)
+        end = time.monotonic_ns()
+        if proc.returncode != 0:
+            raise PynsError(f"bench: pyns run failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}")
+        return {**read_timings(self.timings), "begin": begin, "end": end}
+
+    def close(self) -> None:
+        self.probe.detach()
+
+
+class FloorRunner:
+    name = "floor"
+
+    def __init__(self, floor: Floor) -> None:
+        self.floor = floor
+
+    def run(self) -> dict[str, int]:
+        return self.floor.run()
+
+    def close(self) -> None:
+        self.floor.close()
+
+
+def _floor(ws: Workspace, opts: StartupOptions, notes: list[str]) -> Floor:
+    from pyns.containers.launch import namespaces_for
+
+    argv = floor_argv(ws.layers(), list(opts.command))
+    if argv is None:
+        argv = list(opts.command)
+        notes.append(f"floor: {opts.command[0]} is not in the image; the floor runs the host's")
+    return Floor(argv, namespaces_for({"NetworkMode": opts.network}))
+
+
+def _rounds(runners: list[Any], opts: StartupOptions, traces: dict[str, list[dict[str, int]]],
+            progress: Callable[[int, int], None] | None) -> None:
+    total = opts.warmup + opts.runs
+    for i in range(total):
+        k = i % len(runners)
+        for runner in runners[k:] + runners[:k]:
+            trace = runner.run()
+            if i >= opts.warmup:
+                traces[runner.name].append(trace)
+        if progress:
+            progress(i + 1, total)
+
+
+def run_startup(ws: Workspace, opts: StartupOptions,
+                progress: Callable[[int, int], None] | None = None) -> StartupResult:
+    """Run the benchmark in ws; the traces of every contender, rounds aligned."""
+    opts.check()
+    notes: list[str] = []
+    skipped: list[peers_mod.Skipped] = []
+    runners: list[Any] = []
+    try:
+        runners.append(PynsRunner(ws, opts))
+        floor = _floor(ws, opts, notes)
+        runners.append(FloorRunner(floor))
+        ctx = None
+        for name in opts.compare:
+            why = peers_mod.availability(name)
+            if why:
+                skipped.append(peers_mod.Skipped(name, why))
+                continue
+            ctx = ctx or peers_mod.peer_context(ws, list(opts.command), opts.network)
+            runners.append(peers_mod.make_peer(name, ctx))
+        traces: dict[str, list[dict[str, int]]] = {r.name: [] for r in runners}
+        _rounds(runners, opts, traces, progress)
+    finally:
+        for r in runners:
+            r.close()
+    if opts.via == "cli":
+        notes.append(f"cli: each run is `{shlex.join(runners[0].cli)}`")
+    if any(r.name in peers_mod.OCI_RUNTIMES for r in runners):
+        notes.append("runc/crun: an OCI bundle from pyns's own spec for the container (same process, "
+                     "namespaces, mounts, masks, devices, seccomp, a cgroup each) on a plain copy of the "
+                     "image's root (no overlay mount per run); config.json written per run; their state in "
+                     f"{peers_mod.STATE_BASE} (tmpfs, as their default /run/<name>)")
+        if opts.network == "bridge":
+            notes.append("runc/crun, bridge: netns + veth made and torn down by pyns's network layer, timed")
+    return StartupResult(opts, traces, floor.argv, skipped, notes)
+
+
+def prepare_host(opts: StartupOptions) -> list[str]:
+    """Process-wide set-up a comparison needs, done before any workspace exists; returns notes.
+
+    crun on a hybrid cgroup host: this process moves to a mount namespace
+    without the cgroup2 mount (see pyns.bench.mountns), and everything it
+    runs, pyns included, starts from there.
+    """
+    if "crun" not in opts.compare or peers_mod.availability("crun"):
+        return []
+    from pyns.bench.mountns import leave_hybrid_cgroups
+
+    gone = leave_hybrid_cgroups()
+    if not gone:
+        return []
+    return [f"crun refuses hybrid cgroups: every contender ran in a mount namespace without {', '.join(gone)}"]

@@ -1,0 +1,107 @@
+"""pyns.bench.report and the `pyns bench` commands: output shape (synthetic results, no root)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pyns.bench import events, report
+from pyns.bench.density import DensityOptions, DensityResult
+from pyns.bench.peers import Skipped
+from pyns.bench.startup import StartupOptions, StartupResult
+from pyns.cli.bench import bench, register
+from pyns.errors import InvalidArgument
+
+CONTEXT = {"kernel": "6.1", "cpus": 2, "cgroup": "v1", "root": "/r", "root_fs": "ext4", "image": "bb",
+           "image_id": "sha256:" + "ab" * 32}
+
+
+def pyns_trace(base: int) -> dict[str, int]:
+    return {name: base + i * 1_000_000 for i, name in enumerate(events.EVENT_NAMES) if name != "cli"}
+
+
+def startup_result() -> StartupResult:
+    traces = {
+        "pyns": [pyns_trace(0), pyns_trace(10**9)],
+        "floor": [{"begin": 0, "clone": 10, "namespaces": 500_000, "execve": 900_000, "exit": 2_000_000}] * 2,
+        "runc": [{"begin": 0, "end": 40_000_000}, {"begin": 0, "end": 60_000_000}],
+    }
+    return StartupResult(StartupOptions(runs=2, warmup=0, compare=("runc", "docker")), traces,
+                         ["/l/bin/busybox", "true"], [Skipped("docker", "client installed, no daemon answers")],
+                         ["a note"], CONTEXT)
+
+
+def test_startup_dict_has_every_contender_ratio_and_phase():
+    d = report.startup_dict(startup_result())
+    json.dumps(d)
+    assert set(d["contenders"]) == {"pyns", "floor", "runc"}
+    assert d["contenders"]["runc"]["p50"] == 50.0
+    total = d["contenders"]["pyns"]["p50"]
+    assert total == len(events.EVENT_NAMES) - 1.0  # event i at i ms ("cli" absent: its phase goes to the next)
+    assert d["ratios"]["runc"]["per_round"] == [total / 40, total / 60]
+    assert set(d["ratios"]) == {"floor", "runc"}
+    phases = [p["event"] for p in d["phases"]]
+    assert set(events.REQUIRED) <= set(phases)
+    assert all({"p50_ms", "p90_ms", "min_ms", "max_ms", "at_p50_ms", "label"} <= set(p) for p in d["phases"])
+    assert d["skipped"] == [{"name": "docker", "reason": "client installed, no daemon answers"}]
+    assert [p["event"] for p in d["floor_phases"]] == ["clone", "namespaces", "execve", "exit"]
+
+
+def test_startup_text_shows_tables_every_phase_and_notes():
+    text = report.startup_text(report.startup_dict(startup_result()))
+    for needle in ("end to end, ms", "pyns / runc", "pyns / floor", "skipped: docker", "note: a note",
+                   "execve `busybox true`", "host: kernel 6.1"):
+        assert needle in text
+    for name in events.REQUIRED:
+        assert events.LABELS[name] in text
+    header = next(ln for ln in text.splitlines() if ln.startswith("end to end"))
+    assert header.split()[-5:] == ["min", "p50", "p90", "max", "mean"]
+
+
+def density_result() -> DensityResult:
+    r = DensityResult(DensityOptions(count=2), start_ms=[20.0, 30.0], stop_ms=[5.0, 6.0], remove_ms=[3.0, 4.0],
+                      wall_ms={"start": 50.0, "stop": 11.0, "remove": 7.0}, context=CONTEXT)
+    r.monitors = [{"Rss": 800 << 10, "Pss": 300 << 10}] * 2
+    r.containers = [{"Rss": 1 << 20, "Pss": 400 << 10}] * 2
+    r.cgroups = [{"usage": 256 << 10, "kernel": 128 << 10}] * 2
+    base = {"MemTotal": 1 << 30, "MemAvailable": 1 << 29, "Slab": 1 << 20}
+    r.meminfo = {"before": base, "running": {**base, "Slab": (1 << 20) + (400 << 10)}, "after": base}
+    return r
+
+
+def test_density_dict_and_text():
+    d = report.density_dict(density_result())
+    json.dumps(d)
+    assert set(d["timings_ms"]) == {"start", "stop", "remove"}
+    per = d["per_container_bytes"]
+    assert per["monitor_pss"] == 300 << 10 and per["kernel_delta"] == 200 << 10
+    assert d["engine_per_container_bytes"] == 500 << 10
+    assert d["left_after_remove_bytes"] == {"kernel": 0, "system": 0}
+    text = report.density_text(d)
+    assert "start (all 2: 50 ms)" in text and "pyns-monitor, PSS" in text and "500.00 KiB" in text
+
+
+def test_cli_group_registers_and_validates():
+    import click
+
+    group = click.Group("pyns")
+    register(group)
+    assert "bench" in group.commands
+    runner = CliRunner()
+    assert "startup" in runner.invoke(bench, ["--help"]).output
+    out = runner.invoke(bench, ["startup", "--help"]).output
+    for flag in ("--runs", "--warmup", "--image", "--network", "--via", "--compare", "--json", "--root"):
+        assert flag in out
+    assert "--count" in runner.invoke(bench, ["density", "--help"]).output
+    bad = runner.invoke(bench, ["startup", "--runs", "0"])
+    assert isinstance(bad.exception, InvalidArgument)
+    bad = runner.invoke(bench, ["startup", "--compare", "lxc"])
+    assert isinstance(bad.exception, InvalidArgument) and "lxc" in str(bad.exception)
+    assert runner.invoke(bench, ["startup", "--network", "host"]).exit_code == 2
+
+
+@pytest.mark.parametrize("opts", [StartupOptions(warmup=-1), StartupOptions(via="rest")])
+def test_startup_options_refuse_nonsense(opts):
+    with pytest.raises(InvalidArgument):
+        opts.check()
