@@ -153,17 +153,6 @@ class ContainerCollection:
         kwargs.pop("detach", None)
         return Container(self._m, self._m.create(image, command, **kwargs))
 
-    def _pull_if_missing(self, image: str, platform: str | None) -> None:
-        """The Docker SDK's run() pulls an image it does not have (create() does not)."""
-        from pyns.errors import ImageNotFound
-
-        try:
-            self._m.images.get(image)
-        except ImageNotFound:
-            if self._pull is None:
-                raise
-            self._pull(image, platform=platform)
-
     def get(self, container_id: str) -> Container:
         c = Container(self._m, self._m.store.resolve(container_id))
         c.reload()  # docker's get() inspects; it also proves the container is still there
@@ -182,7 +171,10 @@ class ContainerCollection:
             remove: bool = False, detach: bool = False, **kwargs: Any) -> Any:
         """Start a container. Detached: returns the Container. Else: waits,
         returns its output (bytes) and raises ContainerError on a non-zero exit."""
-        self._pull_if_missing(image, kwargs.pop("platform", None))
+        # The Docker SDK's run() pulls an image it does not have (create() does not).
+        platform = kwargs.pop("platform", None)
+        if self._pull is not None:
+            kwargs["pull"] = lambda ref: self._pull(ref, platform=platform)
         if detach:
             kwargs["auto_remove"] = kwargs.get("auto_remove") or remove
             c = self.create(image, command, **kwargs)

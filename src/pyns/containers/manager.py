@@ -22,7 +22,7 @@ from pyns.containers.status import now_rfc3339
 from pyns.containers.mounts import resolve as resolve_mounts
 from pyns.containers.names import new_id, random_name, validate_name
 from pyns.containers.store import ContainerStore
-from pyns.errors import Conflict, InvalidArgument, PynsError
+from pyns.errors import Conflict, ImageNotFound, InvalidArgument, PynsError
 from pyns.runtime import native, procs
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
@@ -52,8 +52,16 @@ class ContainerManager:
         return self._networks_factory()
 
     # ------------------------------------------------------------- create
-    def create(self, image: str, command: Any = None, name: str | None = None, **kwargs: Any) -> str:
-        img = self.images.get(image)
+    def create(self, image: str, command: Any = None, name: str | None = None,
+               pull: Callable[[str], Any] | None = None, **kwargs: Any) -> str:
+        """A new container's id. pull, when given, fetches an image that is not here (run's rule)."""
+        try:
+            img = self.images.get(image)
+        except ImageNotFound:
+            if pull is None:
+                raise
+            pull(image)
+            img = self.images.get(image)
         cfg, hc = config_mod.build(image, img.container_config, command, **kwargs)
         aliases = cfg.pop("NetworkAliases", [])
         mode = hc["NetworkMode"]
@@ -79,7 +87,7 @@ class ContainerManager:
         }
         # Volumes are created (and bind sources made) at create time, as docker does.
         record["Mounts"] = resolve_mounts(self.root, hc).inspect
-        self.store.create(cid, record, {"Status": "created"})
+        self.store.create(cid, record)
         return cid
 
     def command_of(self, cid: str) -> list[str]:

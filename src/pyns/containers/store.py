@@ -96,8 +96,9 @@ class ContainerStore:
         raise ContainerNotFound(f"No such container: {ref}")
 
     # creation / removal ----------------------------------------------------
-    def create(self, cid: str, config: dict[str, Any], state: dict[str, Any]) -> None:
-        """Claim the name and write the records, atomically w.r.t. other creates."""
+    def create(self, cid: str, config: dict[str, Any]) -> None:
+        """Claim the name and write the record, atomically w.r.t. other creates.
+        (No state.json yet: a container without one is "created".)"""
         name = config["Name"].lstrip("/")
         with fsutil.FileLock(self.lock_path):
             for other, n in self.names():
@@ -111,7 +112,6 @@ class ContainerStore:
             try:
                 for d in ("rootfs", "diff", "work"):
                     os.mkdir(os.path.join(tmp, d), 0o755)
-                fsutil.atomic_write_json(os.path.join(tmp, "state.json"), state)
                 fsutil.atomic_write_json(os.path.join(tmp, "config.json"), config)
                 os.rename(tmp, self.path(cid))
             except BaseException:
