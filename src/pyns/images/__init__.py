@@ -6,10 +6,19 @@ images through :meth:`ImageStore.create_image`.
 """
 from __future__ import annotations
 
-from pyns.images.image import Image
-from pyns.images.layers import Layer, LayerStore
-from pyns.images.reference import Reference, parse
-from pyns.images.removal import ImageUser
-from pyns.images.store import ImageStore
+from typing import Any
 
 __all__ = ["Image", "ImageStore", "ImageUser", "Layer", "LayerStore", "Reference", "parse"]
+
+_WHERE = {"Image": "image", "ImageStore": "store", "ImageUser": "removal", "Layer": "layers",
+          "LayerStore": "layers", "Reference": "reference", "parse": "reference"}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing pyns.images.reference (every `pyns run`) must not load
+    # the layer unpacker and the registry client.
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"pyns.images.{_WHERE[name]}"), name)
+    raise AttributeError(name)

@@ -25,7 +25,6 @@ from pyns.fsutil import (FileLock, atomic_write_json, make_temp_dir, read_json, 
                          remove_tree_atomically, sweep_temp)
 from pyns.formatting import parse_rfc3339, rfc3339_nano
 from pyns.images.links import LayerLinks
-from pyns.images.unpack import unpack
 
 if TYPE_CHECKING:
     from pyns.images.content import BlobWriter, ContentStore
@@ -227,6 +226,8 @@ class LayerStore:
             os.mkdir(diff_dir, 0o755)
             os.chmod(diff_dir, 0o755)
             reader = dg.HashingReader(decompressed(stream))
+            from pyns.images.unpack import unpack  # only when unpacking: not on a container's start
+
             result = unpack(reader, diff_dir)  # type: ignore[arg-type]
             reader.drain()  # tar padding after the end marker is part of the diff_id
             actual = reader.digest
