@@ -73,9 +73,10 @@ def links() -> set[str]:
 
 
 def ruleset() -> str:
+    """The firewall's rules as text (iptables-save's dated comment lines left out, so it compares)."""
     nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
     ipt = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
-    return nft + ipt
+    return nft + "".join(ln + "\n" for ln in ipt.splitlines() if not ln.startswith("#"))
 
 
 def free_subnet() -> str:
