@@ -120,3 +120,20 @@ def test_push_layer_without_tarball_is_a_clear_error(engine, pyns_config, docker
         engine.image_store.content.delete(blob.digest)
     with pytest.raises(LayerError, match="has no stored tarball to push"):
         engine.images.push(ref)
+
+
+def test_a_built_image_pushes_and_pulls_back(engine, pyns_config, docker_registry, busybox, tmp_path):
+    """Built images are ordinary images: push one, skopeo agrees, a fresh pull runs it."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.txt").write_text("built by pyns\n")
+    (ctx / "Dockerfile").write_text(f"FROM {busybox}\nCOPY hello.txt /hello.txt\nRUN echo run-step > /step\n"
+                                    'CMD ["cat", "/hello.txt", "/step"]\n')
+    ref = f"{docker_registry.host}/{unique_repo('built')}:1"
+    image, _ = engine.images.build(path=str(ctx), tag=ref, network_mode="none")
+    result = engine.images.push(ref)
+    assert skopeo_inspect(ref)["Digest"] == result.digest
+    engine.images.remove(ref, force=True)
+    pulled = engine.images.pull(ref)
+    assert pulled.id == image.id  # the same config, so the same image
+    assert engine.containers.run(ref, remove=True, network_mode="none") == b"built by pyns\nrun-step\n"
