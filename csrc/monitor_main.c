@@ -67,29 +67,6 @@ static int listen_on(const char *name)
     return fd;
 }
 
-static int recv_fd(int sock)
-{
-    char byte;
-    struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-        return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    int fd = -1;
-    if (c && c->cmsg_type == SCM_RIGHTS)
-        memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return fd;
-}
-
 static void report(int fd, const char *s)
 {
     if (fd >= 0) {
@@ -207,7 +184,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (plan->tty) {
-        io.out_fd = io.in_dst = recv_fd(console[0]);
+        io.out_fd = io.in_dst = pyns_recv_fd(console[0]);
         close(console[0]);
     }
     snprintf(line, sizeof line, "ok %d\n", cpid);

@@ -82,6 +82,10 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
 int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err);
 int pyns_load_seccomp(const struct pyns_plan *plan, struct pyns_error *err);
 
+/* fdpass.c */
+int pyns_send_fd(int sock, int fd);
+int pyns_recv_fd(int sock);
+
 /* logfmt.c */
 size_t pyns_rfc3339_nano(char *dst, size_t size, long long realtime_ns);
 int pyns_write_exit_file(const char *path, const struct pyns_exit *ex);

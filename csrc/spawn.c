@@ -261,30 +261,6 @@ static int join_namespaces(struct child_ctx *c, struct pyns_error *err)
     return 0;
 }
 
-/* Send fd over a unix socket (SCM_RIGHTS), no allocation. */
-static int send_fd(int sock, int fd)
-{
-    char byte = 'm';
-    struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    memset(&u, 0, sizeof u);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
 /* A pty from the container's own devpts instance (so `tty` inside names
  * /dev/pts/N and no host pty is visible): the master goes to the caller,
  * the slave becomes the controlling terminal, stdio and /dev/console. */
@@ -326,7 +302,7 @@ static int setup_tty(const struct pyns_plan *plan, int console_sock, struct pyns
             return -1;
         }
     }
-    if (send_fd(console_sock, m) < 0) {
+    if (pyns_send_fd(console_sock, m) < 0) {
         pyns_err_set(err, "tty", errno, "send pty master", NULL);
         return -1;
     }
