@@ -5,22 +5,30 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* One data byte and room for one fd: the same message both ways. */
+union fd_control {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+};
+
+static void init_msg(struct msghdr *msg, struct iovec *iov, union fd_control *u)
+{
+    memset(msg, 0, sizeof *msg);
+    memset(u, 0, sizeof *u);
+    msg->msg_iov = iov;
+    msg->msg_iovlen = 1;
+    msg->msg_control = u->buf;
+    msg->msg_controllen = sizeof u->buf;
+}
+
 /* Send fd over a unix socket (SCM_RIGHTS), no allocation. */
 int pyns_send_fd(int sock, int fd)
 {
     char byte = 'm';
     struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
+    union fd_control u;
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    memset(&u, 0, sizeof u);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
+    init_msg(&msg, &iov, &u);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -34,16 +42,9 @@ int pyns_recv_fd(int sock)
 {
     char byte;
     struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
+    union fd_control u;
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
+    init_msg(&msg, &iov, &u);
     if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
         return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from pyns.errors import BuildError
-from pyns.images.changes import _split_flags as split_flags
+from pyns.images.changes import split_flags
 from pyns.images.shellwords import split_words
 
 DEFAULT_ESCAPE = "\\"

@@ -130,7 +130,7 @@ class Dispatcher:
     def do_expose(self, state: StageState, inst: Value) -> None:
         try:
             ports = expand_words(inst.value, state.expansion_env(), self.env.dockerfile.escape)
-            specs = [p for word in ports for p in changes._port_specs(word)]
+            specs = [p for word in ports for p in changes.port_specs(word)]
         except InvalidArgument as e:
             raise BuildError(str(e)) from None
         run = copy.deepcopy(state.run_config)
@@ -145,7 +145,7 @@ class Dispatcher:
     def do_stopsignal(self, state: StageState, inst: Value) -> None:
         signal = self.expand(state, inst.value)
         try:
-            changes._valid_signal(signal)
+            changes.valid_signal(signal)
         except InvalidArgument as e:
             raise BuildError(str(e)) from None
         run = copy.deepcopy(state.run_config)

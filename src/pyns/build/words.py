@@ -3,39 +3,21 @@
 Quote handling and ``$VAR`` substitution themselves live in
 :mod:`pyns.images.shellwords` (also used by ``import --change``); this
 module adds the two Dockerfile-only pieces: recognising the JSON exec form
-with docker's error for non-string arrays, and docker's ``ProcessWords``
+with docker's error for non-string arrays (the recogniser is
+:func:`pyns.images.changes.exec_form`), and docker's ``ProcessWords``
 (used by EXPOSE), where an unquoted variable's value is split on blanks.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
-from pyns.errors import InvalidArgument
+from pyns.images import changes
 from pyns.images.shellwords import expand, split_words
 
-NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of strings only"
-
-
 def exec_form(args: str) -> list[str] | None:
-    """The JSON array of an exec-form instruction, or None for the shell form.
-
-    Like docker, text that does not parse as a JSON array is the shell form
-    (``CMD [oops`` runs ``/bin/sh -c "[oops"``), but a well-formed array
-    holding anything but strings is an error.
-    """
-    text = args.strip()
-    if not text.startswith("["):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(value, list):
-        return None
-    if not all(isinstance(v, str) for v in value):
-        raise InvalidArgument(NOT_STRING_ARRAY)
-    return value
+    """The JSON array of an exec-form Dockerfile instruction, or None for the
+    shell form; a well-formed array of non-strings is an error (docker's)."""
+    return changes.exec_form(args, strict=True)
 
 
 def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:

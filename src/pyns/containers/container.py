@@ -83,7 +83,7 @@ class Container:
              timestamps: bool = False, tail: int | str = "all", follow: bool | None = None) -> Any:
         """Output as bytes, or an iterator of chunks with stream=True (follow then defaults on)."""
         n = None if tail == "all" else int(tail)
-        path = self._m.store.path(self.id, f"{self.id}-json.log")
+        path = self._m.store.log_path(self.id)
         follow = stream if follow is None else follow
 
         def chunks() -> Iterator[bytes]:

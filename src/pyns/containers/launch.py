@@ -127,7 +127,7 @@ class Launcher:
             readonly_paths=[] if privileged else list(defaults.READONLY_PATHS),
             cgroup=CgroupJoin(procs_files=list(cgroup.procs_files), dirs=list(cgroup.dirs),
                               oom_events_file=cgroup.oom_events_file),
-            log_path=self.store.path(cid, f"{cid}-json.log"),
+            log_path=self.store.log_path(cid),
             exit_path=self.store.path(cid, "exit.json"),
             on_exit=self._on_exit(cid, hc) if detached else [],
             tty=bool(cfg.get("Tty")) and detached,

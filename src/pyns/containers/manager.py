@@ -137,7 +137,7 @@ class ContainerManager:
         out = dict(record)
         out["State"] = self.observe(cid)
         out["RestartCount"] = int(st.get("RestartCount", 0))
-        out["LogPath"] = os.path.join(cdir, f"{cid}-json.log")
+        out["LogPath"] = self.store.log_path(cid)
         out["ResolvConfPath"] = os.path.join(cdir, "resolv.conf")
         out["HostnamePath"] = os.path.join(cdir, "hostname")
         out["HostsPath"] = os.path.join(cdir, "hosts")

@@ -37,6 +37,9 @@ class ContainerStore:
     def path(self, cid: str, *parts: str) -> str:
         return os.path.join(self.base, cid, *parts)
 
+    def log_path(self, cid: str) -> str:
+        return self.path(cid, f"{cid}-json.log")
+
     def ids(self) -> list[str]:
         try:
             return [d for d in os.listdir(self.base) if len(d) == 64 and os.path.exists(self.path(d, "config.json"))]

@@ -66,7 +66,7 @@ def logical_lines(changes: Iterable[str]) -> list[str]:
     return lines
 
 
-def _split_flags(rest: str) -> tuple[tuple[str, ...], str]:
+def split_flags(rest: str) -> tuple[tuple[str, ...], str]:
     """Peel leading ``--flag[=value]`` words off an instruction (``--`` ends them)."""
     flags: list[str] = []
     while True:
@@ -89,31 +89,45 @@ def parse(changes: Iterable[str]) -> list[Instruction]:
         name, rest = parts[0], parts[1] if len(parts) > 1 else ""
         if name.lower() not in VALID_COMMANDS:
             raise InvalidArgument(f"{name} is not a valid change command")
-        flags, args = _split_flags(rest)
+        flags, args = split_flags(rest)
         if flags and name.lower() != "healthcheck":
             raise InvalidArgument(f"unknown flag: {flags[0].split('=', 1)[0]}")
         result.append(Instruction(name, flags, args.strip(), line))
     return result
 
 
-def _maybe_json(args: str) -> list[str] | None:
-    """The exec-form list if ``args`` is a JSON array of strings, else None."""
-    if not args.startswith("["):
+NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of strings only"
+
+
+def exec_form(args: str, strict: bool = False) -> list[str] | None:
+    """The exec-form list if ``args`` is a JSON array of strings, else None (the shell form).
+
+    Like docker, text that does not parse as a JSON array is the shell form
+    (``CMD [oops`` runs ``/bin/sh -c "[oops"``); a well-formed array holding
+    anything but strings is the shell form for ``--change`` and, with
+    ``strict`` (Dockerfiles), an error.
+    """
+    text = args.strip()
+    if not text.startswith("["):
         return None
     try:
-        value = json.loads(args)
+        value = json.loads(text)
     except ValueError:
         return None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if not isinstance(value, list):
+        return None
+    if all(isinstance(v, str) for v in value):
         return value
+    if strict:
+        raise InvalidArgument(NOT_STRING_ARRAY)
     return None
 
 
 def _command_line(inst: Instruction) -> list[str]:
     if not inst.args:
         raise InvalidArgument(f"{inst.name.upper()} requires at least one argument")
-    exec_form = _maybe_json(inst.args)
-    return exec_form if exec_form is not None else [*DEFAULT_SHELL, inst.args]
+    listed = exec_form(inst.args)
+    return listed if listed is not None else [*DEFAULT_SHELL, inst.args]
 
 
 def _name_values(inst: Instruction) -> list[tuple[str, str]]:
@@ -157,7 +171,7 @@ def parse_duration(text: str) -> int:
     return sign * int(round(total))
 
 
-def _port_specs(spec: str) -> list[str]:
+def port_specs(spec: str) -> list[str]:
     """Container ports named by an EXPOSE word: ``80``, ``80/udp``, ``8000-8010/tcp``."""
     port_part, slash, proto = spec.partition("/")
     proto = proto.lower() if slash else "tcp"
@@ -175,7 +189,7 @@ def _port_specs(spec: str) -> list[str]:
     return [f"{p}/{proto}" for p in range(start, end + 1)]
 
 
-def _valid_signal(name: str) -> None:
+def valid_signal(name: str) -> None:
     if name.isdigit():
         if int(name) == 0 or int(name) > _signal.SIGRTMAX:
             raise InvalidArgument(f"Invalid signal: {name}")
@@ -248,7 +262,7 @@ class _Applier:
         ports = dict(self.config.get("ExposedPorts") or {})
         env = self.env()
         for word in words:
-            for port in _port_specs(expand(word, env)):
+            for port in port_specs(expand(word, env)):
                 ports[port] = {}
         self.config["ExposedPorts"] = ports
 
@@ -264,7 +278,7 @@ class _Applier:
 
     def do_stopsignal(self, inst: Instruction) -> None:
         sig = self.one_word(inst)
-        _valid_signal(sig)
+        valid_signal(sig)
         self.config["StopSignal"] = sig
 
     def do_user(self, inst: Instruction) -> None:
@@ -280,7 +294,7 @@ class _Applier:
         self.config["WorkingDir"] = posixpath.normpath(requested).replace("//", "/")
 
     def do_volume(self, inst: Instruction) -> None:
-        listed = _maybe_json(inst.args)
+        listed = exec_form(inst.args)
         words = listed if listed is not None else inst.args.split()
         if not words:
             raise InvalidArgument("VOLUME requires at least one argument")
@@ -310,8 +324,8 @@ class _Applier:
         rest = rest.strip()
         if not rest:
             raise InvalidArgument("Missing command after HEALTHCHECK CMD")
-        exec_form = _maybe_json(rest)
-        health: dict[str, Any] = {"Test": ["CMD", *exec_form] if exec_form is not None else ["CMD-SHELL", rest]}
+        listed = exec_form(rest)
+        health: dict[str, Any] = {"Test": ["CMD", *listed] if listed is not None else ["CMD-SHELL", rest]}
         for flag in inst.flags:
             name, eq, value = flag.partition("=")
             if name not in _HEALTH_FLAGS or not eq:

@@ -227,6 +227,10 @@ class NetworkManager:
         Addresses are handed out round-robin, so a freed one is not reused
         before the kernel has finished.
         """
+        if self.store.attachment(cid) is None and not os.path.lexists(self.netns_path(cid)):
+            # setup records the attachment (under the lock, with the
+            # allocations) before anything exists: no record, nothing held.
+            return
         with self.store.lock():
             att = self.store.attachment(cid)
             if att is not None and att.ports:
