@@ -95,6 +95,38 @@ def test_density_reports_memory_and_timings(root, busybox):
     assert "engine_per_container_bytes" in d
 
 
+def test_throughput_beside_every_peer_json(root, busybox):
+    before = bench_cgroups()
+    d = bench_json("throughput", "--count", "3", "--warmup", "1", "--root", str(root), "--image", busybox,
+                   "--compare", "runc,crun,docker,podman")
+    ran = ["pyns"] + [p for p in ("runc", "crun") if shutil.which(p)]
+    assert list(d["contenders"])[:len(ran)] == ran  # pyns first, then the peers in the order given
+    for c in d["contenders"].values():
+        assert len(c["each_ms"]) == 3 and c["per_container_ms"]["n"] == 3
+        assert c["containers_per_s"] > 0 and c["wall_s"] > 0 and c["mean_ms"] > 0
+    assert set(d["ratios"]) == set(d["contenders"]) - {"pyns"}
+    if "crun" in d["ratios"]:
+        assert d["target"]["peer"] == "crun" and isinstance(d["target"]["met"], bool)
+    skipped = {s["name"] for s in d["skipped"]}
+    assert skipped | set(d["contenders"]) >= {"runc", "crun", "docker", "podman"}
+    assert d["count"] == 3 and d["command"] == ["/bin/true"] and d["context"]["root"] == str(root)
+    assert bench_cgroups() <= before
+    left = os.listdir(root / "containers") if (root / "containers").exists() else []
+    assert left == []  # remove=True: every container went with its run
+
+
+def test_throughput_text_in_a_throw_away_root(busybox_tar):
+    out = bench("throughput", "--count", "2", "--warmup", "0")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(ln for ln in lines if ln.startswith("sequential"))
+    assert "ctrs/s" in header and "wall s" in header and "mean ms" in header
+    assert next(ln for ln in lines if ln.startswith("pyns "))
+    assert "2 containers one after another" in out.stdout
+    root = next(ln for ln in lines if ln.startswith("host:")).split("; root ")[1].split(" (")[0]
+    assert not os.path.exists(root)
+
+
 def test_throw_away_root_is_removed(busybox_tar):
     before = bench_cgroups()
     args = ["--compare", "runc"] if shutil.which("runc") else []

@@ -10,6 +10,7 @@ from pyns.bench import events, report
 from pyns.bench.density import DensityOptions, DensityResult
 from pyns.bench.peers import Skipped
 from pyns.bench.startup import StartupOptions, StartupResult
+from pyns.bench.throughput import TARGET_FACTOR, TARGET_PEER, Batch, ThroughputOptions, ThroughputResult
 from pyns.cli.bench import bench, register
 from pyns.errors import InvalidArgument
 
@@ -101,7 +102,64 @@ def test_cli_group_registers_and_validates():
     assert runner.invoke(bench, ["startup", "--network", "host"]).exit_code == 2
 
 
-@pytest.mark.parametrize("opts", [StartupOptions(warmup=-1), StartupOptions(via="rest")])
-def test_startup_options_refuse_nonsense(opts):
+def throughput_result(peers: tuple[str, ...] = ("runc", "crun")) -> ThroughputResult:
+    batches = {"pyns": Batch([10.0, 20.0, 30.0, 40.0], 100.0)}  # 4 in 0.1 s: 40/s
+    walls = {"runc": 400.0, "crun": 160.0}  # 10/s and 25/s
+    batches.update({name: Batch([walls[name] / 4] * 4, walls[name]) for name in peers})
+    return ThroughputResult(ThroughputOptions(count=4, warmup=1, compare=("runc", "crun", "podman")), batches,
+                            [Skipped("podman", "not installed")], ["a note"], CONTEXT)
+
+
+def test_throughput_dict_has_rates_times_ratios_and_the_target():
+    d = report.throughput_dict(throughput_result())
+    json.dumps(d)
+    assert d["benchmark"] == "throughput" and d["count"] == 4 and d["warmup"] == 1
+    assert d["command"] == ["/bin/true"] and d["network"] == "none"
+    assert list(d["contenders"]) == ["pyns", "runc", "crun"]
+    pyns = d["contenders"]["pyns"]
+    assert pyns["containers_per_s"] == 40.0 and pyns["wall_s"] == 0.1 and pyns["mean_ms"] == 25.0
+    assert pyns["each_ms"] == [10.0, 20.0, 30.0, 40.0]
+    assert set(pyns["per_container_ms"]) == {"n", "min", "p50", "p90", "max", "mean"}
+    assert d["ratios"] == {"runc": 4.0, "crun": 1.6}
+    assert d["target"] == {"peer": TARGET_PEER, "factor": TARGET_FACTOR, "ratio": 1.6, "met": False}
+    assert d["skipped"] == [{"name": "podman", "reason": "not installed"}]
+
+
+def test_throughput_text_shows_every_contender_and_the_ratio():
+    text = report.throughput_text(report.throughput_dict(throughput_result()))
+    lines = text.splitlines()
+    header = next(ln for ln in lines if ln.startswith("sequential"))
+    assert header.split()[1:] == ["ctrs/s", "wall", "s", "mean", "ms", "p50", "ms", "p90", "ms", "max", "ms"]
+    assert next(ln for ln in lines if ln.startswith("pyns ")).split()[1:4] == ["40.00", "0.10", "25.00"]
+    assert next(ln for ln in lines if ln.startswith("pyns / runc")).split()[-1] == "4.00"
+    assert next(ln for ln in lines if ln.startswith("pyns / crun")).split()[-1] == "1.60"
+    for needle in ("4 containers one after another", "(+1 warm-up)",
+                   "target: pyns >= 2x crun's containers/s: 1.60x, not met",
+                   "skipped: podman (not installed)", "note: a note", "host: kernel 6.1"):
+        assert needle in text
+
+
+def test_throughput_text_without_peers_has_no_ratio_or_target():
+    d = report.throughput_dict(throughput_result(peers=()))
+    assert d["ratios"] == {} and d["target"] is None
+    text = report.throughput_text(d)
+    assert "pyns / " not in text and "target:" not in text
+
+
+def test_throughput_cli_options_and_validation():
+    runner = CliRunner()
+    assert "throughput" in runner.invoke(bench, ["--help"]).output
+    out = runner.invoke(bench, ["throughput", "--help"]).output
+    for flag in ("--count", "--warmup", "--image", "--network", "--compare", "--json", "--root"):
+        assert flag in out
+    bad = runner.invoke(bench, ["throughput", "--count", "0"])
+    assert isinstance(bad.exception, InvalidArgument)
+    bad = runner.invoke(bench, ["throughput", "--compare", "runc,lxc"])
+    assert isinstance(bad.exception, InvalidArgument) and "lxc" in str(bad.exception)
+
+
+@pytest.mark.parametrize("opts", [StartupOptions(warmup=-1), StartupOptions(via="rest"),
+                                  ThroughputOptions(warmup=-1), ThroughputOptions(network="host")])
+def test_bench_options_refuse_nonsense(opts):
     with pytest.raises(InvalidArgument):
         opts.check()

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyns.bench import events
-from pyns.bench.stats import percentile, ratios, summarize
+from pyns.bench.stats import percentile, ratios, summarize, time_each
 
 finite = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
@@ -69,3 +69,10 @@ def test_breakdown_summarises_each_phase_and_its_instant():
     assert rows["clone"][0].n == 2 and rows["clone"][0].min == 1.0 and rows["clone"][0].max == 2.0
     assert rows["execve"][0].n == 1 and rows["execve"][0].p50 == 0.5
     assert rows["exit"][1] == 3.5  # p50 of 3 ms and 4 ms since begin
+
+
+def test_time_each_calls_in_order_and_times_every_call():
+    seen: list[int] = []
+    each, wall = time_each(seen.append, iter(range(5)))
+    assert seen == [0, 1, 2, 3, 4]
+    assert len(each) == 5 and all(isinstance(ms, float) for ms in [*each, wall])

@@ -1,4 +1,4 @@
-"""``python -m pyns.bench startup|density ...``: the same as ``pyns bench ...``.
+"""``python -m pyns.bench startup|throughput|density ...``: the same as ``pyns bench ...``.
 
 Goes through the pyns CLI's entry point (its error lines and exit codes)
 when that CLI has the bench group; otherwise runs the group on its own,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pyns.bench import memory
+from pyns.bench.stats import time_each
 from pyns.bench.workspace import Workspace
 from pyns.errors import InvalidArgument
 
@@ -56,16 +57,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, (time.perf_counter() - t) * 1000
 
 
-def _each(containers: list[Any], step: str, action: Callable[[Any], Any], each_ms: list[float],
-          wall_ms: dict[str, float]) -> None:
-    t0 = time.perf_counter()
-    for c in containers:
-        t = time.perf_counter()
-        action(c)
-        each_ms.append((time.perf_counter() - t) * 1000)
-    wall_ms[step] = (time.perf_counter() - t0) * 1000
-
-
 def _start(ws: Workspace, opts: DensityOptions) -> Any:
     return ws.engine.containers.run(ws.image, list(opts.command), detach=True, network_mode=opts.network)
 
@@ -97,8 +88,8 @@ def run_density(ws: Workspace, opts: DensityOptions) -> DensityResult:
         result.meminfo["running"] = memory.meminfo()
         for c in containers:
             _read(ws, c.id, result)
-        _each(containers, "stop", lambda c: c.stop(timeout=0), result.stop_ms, result.wall_ms)
-        _each(containers, "remove", lambda c: c.remove(), result.remove_ms, result.wall_ms)
+        result.stop_ms, result.wall_ms["stop"] = time_each(lambda c: c.stop(timeout=0), containers)
+        result.remove_ms, result.wall_ms["remove"] = time_each(lambda c: c.remove(), containers)
         containers.clear()
         time.sleep(opts.settle)
         result.meminfo["after"] = memory.meminfo()

@@ -12,6 +12,9 @@ so the peer's figure is "runtime + the same network work".
 
 docker and podman are driven through their CLIs on an image imported from
 the same root filesystem; a client without a daemon is skipped with a note.
+Every benchmark that compares (start-up, throughput) sets its peers up,
+checks their names, describes them and prepares the host for crun here,
+so they all compare against the same thing.
 """
 from __future__ import annotations
 
@@ -23,12 +26,12 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 from pyns.bench import oci
 from pyns.bench.bundle import merged_rootfs
 from pyns.bench.workspace import Workspace
-from pyns.errors import PynsError
+from pyns.errors import InvalidArgument, PynsError
 
 OCI_RUNTIMES = ("runc", "crun")
 CLI_ENGINES = ("docker", "podman")
@@ -224,3 +227,59 @@ def availability(name: str) -> str | None:
 
 def make_peer(name: str, ctx: PeerContext) -> Peer:
     return OciPeer(name, ctx) if name in OCI_RUNTIMES else CliPeer(name, ctx)
+
+
+def check_names(names: Sequence[str]) -> None:
+    """InvalidArgument naming any peer this module does not know (a --compare typo)."""
+    unknown = [p for p in names if p not in PEERS]
+    if unknown:
+        raise InvalidArgument(f"unknown peer {', '.join(unknown)} (known: {', '.join(PEERS)})")
+
+
+def add_peers(runners: list[Any], ws: Workspace, names: Sequence[str], argv: list[str],
+              network: str) -> list[Skipped]:
+    """Append a ready peer for each name that can run here; the others come back as Skipped.
+
+    Appends one by one, so that a caller closing ``runners`` in a finally
+    also closes the peers made before one failed.
+    """
+    skipped: list[Skipped] = []
+    ctx = None
+    for name in names:
+        why = availability(name)
+        if why:
+            skipped.append(Skipped(name, why))
+            continue
+        ctx = ctx or peer_context(ws, argv, network)
+        runners.append(make_peer(name, ctx))
+    return skipped
+
+
+def notes(names: Sequence[str], network: str) -> list[str]:
+    """What a reader must know about how the peers that ran were driven."""
+    if not any(n in OCI_RUNTIMES for n in names):
+        return []
+    out = [("runc/crun: an OCI bundle from pyns's own spec for the container (same process, "
+            "namespaces, mounts, masks, devices, seccomp, a cgroup each) on a plain copy of the "
+            "image's root (no overlay mount per run); config.json written per run; their state in "
+            f"{STATE_BASE} (tmpfs, as their default /run/<name>)")]
+    if network == "bridge":
+        out.append("runc/crun, bridge: netns + veth made and torn down by pyns's network layer, timed")
+    return out
+
+
+def prepare_host(compare: Sequence[str]) -> list[str]:
+    """Process-wide set-up a comparison needs, done before any workspace exists; returns notes.
+
+    crun on a hybrid cgroup host: this process moves to a mount namespace
+    without the cgroup2 mount (see pyns.bench.mountns), and everything it
+    runs, pyns included, starts from there.
+    """
+    if "crun" not in compare or availability("crun"):
+        return []
+    from pyns.bench.mountns import leave_hybrid_cgroups
+
+    gone = leave_hybrid_cgroups()
+    if not gone:
+        return []
+    return [f"crun refuses hybrid cgroups: every contender ran in a mount namespace without {', '.join(gone)}"]

@@ -188,3 +188,55 @@ def density_text(d: dict[str, Any]) -> str:
     lines.append(f"after stop + rm of all: kernel {_size(left['kernel'])}, system {_size(left['system'])} "
                  "above the start (caches, deferred frees)")
     return "\n".join(lines) + "\n"
+
+
+def throughput_dict(result: Any) -> dict[str, Any]:
+    """A ThroughputResult as plain data; ratios are pyns's containers/s over the peer's (above 1: pyns faster)."""
+    from pyns.bench.throughput import TARGET_FACTOR, TARGET_PEER
+
+    opts = result.options
+    contenders = {name: {"containers_per_s": b.per_second, "wall_s": b.wall_ms / 1000,
+                         "mean_ms": b.wall_ms / len(b.each_ms), "per_container_ms": summarize(b.each_ms).as_dict(),
+                         "each_ms": list(b.each_ms)}
+                  for name, b in result.batches.items()}
+    ours = contenders["pyns"]["containers_per_s"]
+    rel = {name: ours / c["containers_per_s"] for name, c in contenders.items()
+           if name != "pyns" and c["containers_per_s"] > 0}
+    target = None
+    if TARGET_PEER in rel:
+        target = {"peer": TARGET_PEER, "factor": TARGET_FACTOR, "ratio": rel[TARGET_PEER],
+                  "met": rel[TARGET_PEER] >= TARGET_FACTOR}
+    return {
+        "benchmark": "throughput",
+        "command": list(opts.command), "count": opts.count, "warmup": opts.warmup, "network": opts.network,
+        "context": result.context,
+        "contenders": contenders,
+        "ratios": rel,
+        "target": target,
+        "skipped": [{"name": s.name, "reason": s.reason} for s in result.skipped],
+        "notes": list(result.notes),
+    }
+
+
+THROUGHPUT_COLS = (("containers_per_s", "ctrs/s"), ("wall_s", "wall s"), ("mean_ms", "mean ms"),
+                   ("p50", "p50 ms"), ("p90", "p90 ms"), ("max", "max ms"))
+
+
+def throughput_text(d: dict[str, Any]) -> str:
+    """The throughput tables: each contender's rate and times, then pyns's rate over each peer's."""
+    lines = [(f"throughput: `{' '.join(d['command'])}`, {d['count']} containers one after another per runtime "
+              f"(+{d['warmup']} warm-up), each started, exited and removed; network {d['network']}")]
+    lines += _context_lines(d)
+    lines.append("")
+    rows = [(name, {**c, **c["per_container_ms"]}) for name, c in d["contenders"].items()]
+    lines += table("sequential", rows, THROUGHPUT_COLS)
+    if d["ratios"]:
+        lines.append("")
+        lines += table("pyns / other, containers/s", [(f"pyns / {k}", {"r": v}) for k, v in d["ratios"].items()],
+                       (("r", "ratio"),))
+    t = d.get("target")
+    if t:
+        lines.append(f"target: pyns >= {t['factor']:g}x {t['peer']}'s containers/s: {t['ratio']:.2f}x, "
+                     f"{'met' if t['met'] else 'not met'}")
+    lines += _footer(d)
+    return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from pyns.bench import peers as peers_mod
 from pyns.bench.events import total_ns
@@ -29,6 +29,15 @@ NETWORKS = ("none", "bridge")
 VIAS = ("library", "cli")
 
 
+def check_comparison(count_flag: str, count: int, warmup: int, network: str, compare: Sequence[str]) -> None:
+    """The options every benchmark that runs pyns beside its peers shares, checked before anything is made."""
+    if count < 1 or warmup < 0:
+        raise InvalidArgument(f"{count_flag} must be at least 1 and --warmup at least 0")
+    if network not in NETWORKS:
+        raise InvalidArgument(f"--network must be one of {', '.join(NETWORKS)}")
+    peers_mod.check_names(compare)
+
+
 @dataclass
 class StartupOptions:
     runs: int = 30
@@ -39,15 +48,9 @@ class StartupOptions:
     command: tuple[str, ...] = DEFAULT_COMMAND
 
     def check(self) -> None:
-        if self.runs < 1 or self.warmup < 0:
-            raise InvalidArgument("--runs must be at least 1 and --warmup at least 0")
-        if self.network not in NETWORKS:
-            raise InvalidArgument(f"--network must be one of {', '.join(NETWORKS)}")
+        check_comparison("--runs", self.runs, self.warmup, self.network, self.compare)
         if self.via not in VIAS:
             raise InvalidArgument(f"--via must be one of {', '.join(VIAS)}")
-        unknown = [p for p in self.compare if p not in peers_mod.PEERS]
-        if unknown:
-            raise InvalidArgument(f"unknown peer {', '.join(unknown)} (known: {', '.join(peers_mod.PEERS)})")
 
 
 @dataclass
@@ -153,20 +156,12 @@ def run_startup(ws: Workspace, opts: StartupOptions,
     """Run the benchmark in ws; the traces of every contender, rounds aligned."""
     opts.check()
     notes: list[str] = []
-    skipped: list[peers_mod.Skipped] = []
     runners: list[Any] = []
     try:
         runners.append(PynsRunner(ws, opts))
         floor = _floor(ws, opts, notes)
         runners.append(FloorRunner(floor))
-        ctx = None
-        for name in opts.compare:
-            why = peers_mod.availability(name)
-            if why:
-                skipped.append(peers_mod.Skipped(name, why))
-                continue
-            ctx = ctx or peers_mod.peer_context(ws, list(opts.command), opts.network)
-            runners.append(peers_mod.make_peer(name, ctx))
+        skipped = peers_mod.add_peers(runners, ws, opts.compare, list(opts.command), opts.network)
         traces: dict[str, list[dict[str, int]]] = {r.name: [] for r in runners}
         _rounds(runners, opts, traces, progress)
     finally:
@@ -174,28 +169,6 @@ def run_startup(ws: Workspace, opts: StartupOptions,
             r.close()
     if opts.via == "cli":
         notes.append(f"cli: each run is `{shlex.join(runners[0].cli)}`")
-    if any(r.name in peers_mod.OCI_RUNTIMES for r in runners):
-        notes.append("runc/crun: an OCI bundle from pyns's own spec for the container (same process, "
-                     "namespaces, mounts, masks, devices, seccomp, a cgroup each) on a plain copy of the "
-                     "image's root (no overlay mount per run); config.json written per run; their state in "
-                     f"{peers_mod.STATE_BASE} (tmpfs, as their default /run/<name>)")
-        if opts.network == "bridge":
-            notes.append("runc/crun, bridge: netns + veth made and torn down by pyns's network layer, timed")
+    notes += peers_mod.notes([r.name for r in runners], opts.network)
     return StartupResult(opts, traces, floor.argv, skipped, notes)
 
-
-def prepare_host(opts: StartupOptions) -> list[str]:
-    """Process-wide set-up a comparison needs, done before any workspace exists; returns notes.
-
-    crun on a hybrid cgroup host: this process moves to a mount namespace
-    without the cgroup2 mount (see pyns.bench.mountns), and everything it
-    runs, pyns included, starts from there.
-    """
-    if "crun" not in opts.compare or peers_mod.availability("crun"):
-        return []
-    from pyns.bench.mountns import leave_hybrid_cgroups
-
-    gone = leave_hybrid_cgroups()
-    if not gone:
-        return []
-    return [f"crun refuses hybrid cgroups: every contender ran in a mount namespace without {', '.join(gone)}"]

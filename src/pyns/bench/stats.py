@@ -3,13 +3,17 @@
 Start-up times are skewed (a long tail from scheduling and the kernel's
 deferred work), so the benchmark reports order statistics, not a mean
 with a standard deviation: min is what the machine can do, p50 what a
-user sees, p90 and max how bad it gets.
+user sees, p90 and max how bad it gets. ``time_each`` is the one timed
+loop the benchmarks that go one item after another share.
 """
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -48,3 +52,18 @@ def ratios(ours: Sequence[float], theirs: Sequence[float]) -> list[float]:
 
 def ns_to_ms(ns: float) -> float:
     return ns / 1e6
+
+
+def time_each(action: Callable[[T], Any], items: Iterable[T]) -> tuple[list[float], float]:
+    """action(item) for each item in turn: (each call's wall time, the whole loop's), in ms.
+
+    The whole is timed on its own rather than summed, so that what happens
+    between calls (the loop, the garbage collector) counts too.
+    """
+    each: list[float] = []
+    t0 = time.perf_counter()
+    for item in items:
+        t = time.perf_counter()
+        action(item)
+        each.append((time.perf_counter() - t) * 1000)
+    return each, (time.perf_counter() - t0) * 1000
