@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -79,8 +80,9 @@ def ruleset() -> str:
     return nft + "".join(ln + "\n" for ln in ipt.splitlines() if not ln.startswith("#"))
 
 
-def free_subnet() -> str:
-    """A random 10.x.y.0/24 that no host route (other tests' bridges included) overlaps."""
+def free_subnet(pool: str = "", prefixlen: int = 24) -> str:
+    """A random subnet that no host route (other tests' bridges and links included)
+    overlaps: a /prefixlen of pool, or by default a 10.x.y.0/24 with x in 100-250."""
     import ipaddress
     import random
 
@@ -92,9 +94,19 @@ def free_subnet() -> str:
     finally:
         nl.close()
     while True:
-        net = ipaddress.IPv4Network(f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
+        if pool:
+            net = random.choice(list(ipaddress.IPv4Network(pool).subnets(new_prefix=prefixlen)))
+        else:
+            net = ipaddress.IPv4Network(f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
         if not any(net.overlaps(t) for t in taken):
             return str(net)
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A host port nothing listens on now (tcp or udp)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
 
 
 def settled(probe, timeout: float = 5.0):
@@ -192,6 +204,13 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 pass
     shutil.rmtree(r, ignore_errors=True)
     assert not leaks, "left behind: " + "; ".join(leaks)
+
+
+@pytest.fixture(params=["nftables", "iptables"])
+def firewall_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once per packet-filter backend (the CLI inherits PYNS_FIREWALL)."""
+    monkeypatch.setenv("PYNS_FIREWALL", request.param)
+    return request.param
 
 
 @pytest.fixture

@@ -25,17 +25,11 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import BUSYBOX, free_subnet, links, needs_root, ruleset, settled
+from tests.conftest import BUSYBOX, free_port, free_subnet, links, needs_root, ruleset, settled
 
 pytestmark = [needs_root, pytest.mark.root]
 
 PY = sys.executable
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("0.0.0.0", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -96,12 +90,6 @@ def fetch_host(url: str, timeout: float = 3) -> str | None:
 def wait_gone(p: subprocess.Popen) -> None:
     p.kill()
     p.wait(timeout=5)
-
-
-@pytest.fixture(params=["nftables", "iptables"])
-def firewall_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("PYNS_FIREWALL", request.param)
-    return request.param
 
 
 @pytest.fixture

@@ -57,3 +57,48 @@ def test_each_root_gets_its_own_table(monkeypatch) -> None:
         assert "PYNS_FIREWALL" in str(e)
     else:
         raise AssertionError("bad backend accepted")
+
+
+def test_prerouting_never_publishes_loopback_destinations() -> None:
+    """A packet to 127.0.0.0/8 in prerouting came from another host (moby/moby#41872): not DNATed.
+    The host's own connections to its loopback are NATed in the output hook, which keeps matching."""
+    assert nft._HOOKS["nat_pre"][3] == ("ip daddr != 127.0.0.0/8 fib daddr type local jump publish",)
+    assert nft._HOOKS["nat_out"][3] == ("fib daddr type local jump publish",)
+    nat_jumps = [line for table, line in iptables.IptablesFirewall("PYNS-T")._jump_lines(iptables._JUMPS)
+                 if table == "nat" and line.endswith("-PUB")]
+    assert nat_jumps == ["-A PREROUTING ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j PYNS-T-PUB",
+                         "-A OUTPUT -m addrtype --dst-type LOCAL -j PYNS-T-PUB"]
+
+
+def test_iptables_replaces_the_jump_an_older_pyns_made() -> None:
+    ipt = iptables.IptablesFirewall("PYNS-T")
+    current = {t: [line for table, line in ipt._jump_lines(iptables._JUMPS) if table == t]
+               for t in ("raw", "nat", "filter")}
+    current["nat"] += [f":{c} - [0:0]" for c in ("PYNS-T-PUB", "PYNS-T-OUT")]
+    current["filter"] += [f":{c} - [0:0]" for c in ("PYNS-T-ISO1", "PYNS-T-ISO2", "PYNS-T-BR")]
+    current["raw"] += [":PYNS-T-GUARD - [0:0]"]
+    assert ipt._base(current) == {"raw": [], "nat": [], "filter": []}  # up to date: nothing to do
+    old = "-A PREROUTING -m addrtype --dst-type LOCAL -j PYNS-T-PUB"
+    upgraded = {**current, "nat": [line for line in current["nat"] if "PREROUTING" not in line] + [old]}
+    assert ipt._base(upgraded)["nat"] == [
+        "-A PREROUTING ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j PYNS-T-PUB",
+        "-D PREROUTING -m addrtype --dst-type LOCAL -j PYNS-T-PUB"]
+
+
+def test_nft_rewrites_its_hooks_once_per_process_even_on_an_existing_table(monkeypatch) -> None:
+    """So hooks an older pyns wrote are replaced by the first addition, not only after a reboot."""
+    scripts: list[str] = []
+
+    def fake_run(commands: str, listing: bool = False) -> str:
+        scripts.append(commands)
+        return '{"nftables": []}' if listing else ""
+
+    monkeypatch.setattr(nft, "run_nft", fake_run)
+    fw = nft.NftFirewall("pyns-t")
+    assert fw.tags(NETWORK_MARKER_CHAIN) == set()  # the table exists (the listing succeeded)
+    rules = forward_rules([Forward("tcp", "", 8080, "10.1.0.2", 80)])
+    fw.add("pyns:ctr:a", rules)
+    fw.add("pyns:ctr:b", rules)
+    assert "flush chain ip pyns-t nat_pre" in scripts[1]
+    assert "ip daddr != 127.0.0.0/8 fib daddr type local jump publish" in scripts[1]
+    assert "flush chain" not in scripts[2] and "pyns:ctr:b" in scripts[2]

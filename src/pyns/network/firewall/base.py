@@ -23,6 +23,15 @@ gives ``curl 127.0.0.1:PORT`` the same result with nothing running. The
 cost is that the host port is not held by a socket: pyns checks it is
 free at publish time (and tracks its own), but a host program that binds
 it later is shadowed for connections the DNAT rule catches.
+
+Why the prerouting hook never sends 127.0.0.0/8 to the publish chain:
+the host's own connections to its loopback are NATed in the output hook
+and never pass prerouting, so a packet to 127.0.0.0/8 there came from
+another machine (which routed the range to this host, moby/moby#41872).
+DNATing it would make ``-p 127.0.0.1:PORT:80`` reachable from the LAN; left
+alone, the kernel drops it as a martian destination (pyns turns
+``route_localnet`` on only for its bridges, where the guard rule drops
+such packets first).
 """
 from __future__ import annotations
 

@@ -27,12 +27,17 @@ _ROLES = {
 }
 # (table, built-in chain, jump rule arguments with {role} placeholders)
 _JUMPS = (
-    ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL -j {publish}"),
+    ("nat", "PREROUTING", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j {publish}"),  # see base.py
     ("nat", "OUTPUT", "-m addrtype --dst-type LOCAL -j {publish}"),
     ("nat", "POSTROUTING", "-j {outbound}"),
     ("filter", "FORWARD", "-j {isolate1}"),
     ("filter", "FORWARD", "-j {bridges}"),
     ("raw", "PREROUTING", "-j {guard}"),
+)
+# Jumps an older pyns made, deleted wherever found: this one also DNATed
+# 127.0.0.0/8 arriving from other hosts.
+_SUPERSEDED = (
+    ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL -j {publish}"),
 )
 _TABLES = ("raw", "nat", "filter")
 _COMMENT = re.compile(r'--comment "?([^" ]+)"?')
@@ -101,17 +106,23 @@ class IptablesFirewall(Firewall):
         return [(table, self.chains[role]) for role, (table, _) in _ROLES.items()
                 if (table, self.chains[role]) in declared]
 
+    def _jump_lines(self, which: tuple[tuple[str, str, str], ...]) -> list[tuple[str, str]]:
+        """(table, ``-A BUILTIN ...`` line as iptables-save prints it) of each jump in which."""
+        return [(table, f"-A {builtin} {rule.format(**self.chains)}") for table, builtin, rule in which]
+
     def _base(self, saved: dict[str, list[str]]) -> dict[str, list[str]]:
-        """Lines creating whichever of pyns's chains and jumps are missing."""
+        """Lines creating whichever of pyns's chains and jumps are missing, deleting superseded jumps."""
         out: dict[str, list[str]] = {t: [] for t in _TABLES}
         existing = self._existing(saved)
         for role, (table, _) in _ROLES.items():
             if (table, self.chains[role]) not in existing:
                 out[table].append(f":{self.chains[role]} - [0:0]")
-        for table, builtin, rule in _JUMPS:
-            line = f"-A {builtin} {rule.format(**self.chains)}"
+        for table, line in self._jump_lines(_JUMPS):
             if line not in saved[table]:
                 out[table].append(line)
+        for table, line in self._jump_lines(_SUPERSEDED):
+            if line in saved[table]:
+                out[table].append("-D" + line[2:])
         return out
 
     def add(self, tag: str, rules: list[Rule]) -> None:
@@ -137,8 +148,7 @@ class IptablesFirewall(Firewall):
     def destroy(self) -> None:
         saved = self._save()
         sections: dict[str, list[str]] = {t: [] for t in _TABLES}
-        for table, builtin, rule in _JUMPS:
-            line = f"-A {builtin} {rule.format(**self.chains)}"
+        for table, line in self._jump_lines(_JUMPS + _SUPERSEDED):
             if line in saved[table]:
                 sections[table].append("-D" + line[2:])
         existing = self._existing(saved)

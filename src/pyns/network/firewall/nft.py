@@ -3,10 +3,12 @@
 A table of its own means pyns never edits anyone else's rules, and
 ``nft list table ip pyns`` shows everything pyns did. Hooked chains only
 jump to pyns's regular chains; they are flushed and rebuilt in the same
-transaction as an addition, so creating them is idempotent without a
-look-up (and is skipped once a listing has shown the table). Per-network
-and per-container rules carry a comment tag and are removed by handle
-after one listing of the chain that holds them.
+transaction as a process's first addition, so creating them is idempotent
+without a look-up, and hooks written by an older pyns (or damaged by
+hand) are replaced by the current ones the next time pyns adds rules (a
+container publishing a port, a network coming up; ~0.2 ms, once per
+process). Per-network and per-container rules carry a comment tag and
+are removed by handle after one listing of the chain that holds them.
 
 Commands go through libnftables in-process (ctypes, ~0.3 ms a
 transaction) when the library is present, else through the ``nft``
@@ -22,14 +24,15 @@ import subprocess
 import threading
 from typing import Any
 
-from pyns.network.firewall.base import TAG_PREFIX, Firewall, FirewallError, Rule
+from pyns.network.firewall.base import LOOPBACK, TAG_PREFIX, Firewall, FirewallError, Rule
 
 _OUTPUT_HANDLE = 1 << 3
 _OUTPUT_JSON = 1 << 4
 
 # hooked chain -> (type, hook, priority, the jumps it holds)
 _HOOKS = {
-    "nat_pre": ("nat", "prerouting", "dstnat", ("fib daddr type local jump publish",)),
+    # not 127.0.0.0/8 from prerouting: see base.py
+    "nat_pre": ("nat", "prerouting", "dstnat", (f"ip daddr != {LOOPBACK} fib daddr type local jump publish",)),
     "nat_out": ("nat", "output", "-100", ("fib daddr type local jump publish",)),
     "nat_post": ("nat", "postrouting", "srcnat", ("jump outbound",)),
     "filter_fwd": ("filter", "forward", "filter", ("jump isolate1", "jump bridges")),
@@ -126,8 +129,7 @@ class NftFirewall(Firewall):
     def __init__(self, table: str) -> None:
         self.ident = table
         self.table = f"ip {table}"
-        self._table_seen = False  # the table (made whole in one transaction) exists
-
+        self._hooks_written = False  # by this process: the table exists, its hooks are current
 
     # rendering ---------------------------------------------------------
     def _base(self) -> list[str]:
@@ -143,17 +145,16 @@ class NftFirewall(Firewall):
     # operations --------------------------------------------------------
     def add(self, tag: str, rules: list[Rule]) -> None:
         lines = [f'add rule {self.table} {r.chain} {render(r)} comment "{tag}"' for r in rules]
-        run_nft("\n".join(([] if self._table_seen else self._base()) + lines) + "\n")
-        self._table_seen = True
+        run_nft("\n".join(([] if self._hooks_written else self._base()) + lines) + "\n")
+        self._hooks_written = True
 
     def _rules(self, chain: str | None) -> list[dict[str, Any]]:
         what = f"chain {self.table} {chain}" if chain else f"table {self.table}"
         try:
             out = run_nft(f"list {what}\n", listing=True)
         except FirewallError:
-            self._table_seen = False
+            self._hooks_written = False
             return []  # no table: no rules
-        self._table_seen = True
         return [item["rule"] for item in json.loads(out or "{}").get("nftables", []) if "rule" in item]
 
     def remove(self, tag: str, chain: str | None = None) -> None:
@@ -165,7 +166,7 @@ class NftFirewall(Firewall):
         return {r["comment"] for r in self._rules(chain) if str(r.get("comment", "")).startswith(TAG_PREFIX)}
 
     def destroy(self) -> None:
-        self._table_seen = False
+        self._hooks_written = False
         try:
             run_nft(f"delete table {self.table}\n")
         except FirewallError:
