@@ -42,6 +42,7 @@ demo: install
 bench: install
 	$(PYTHON) benchmarks/startup.py
 	$(PYTHON) benchmarks/density.py
+	$(PYTHON) benchmarks/throughput.py
 
 clean:
 	rm -rf build dist src/*.egg-info src/pyns/_native*.so src/pyns/_native.c src/pyns/libexec

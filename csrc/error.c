@@ -53,3 +53,13 @@ void pyns_err_set(struct pyns_error *err, const char *step, int errnum, const ch
     if (b)
         pyns_strlcat(err->msg, b, sizeof err->msg);
 }
+
+void pyns_proc_path(char *dst, size_t size, int pid, const char *name)
+{
+    char num[24];
+    pyns_fmt_u64(num, sizeof num, (unsigned long long)pid);
+    pyns_strlcpy(dst, "/proc/", size);
+    pyns_strlcat(dst, num, size);
+    pyns_strlcat(dst, "/", size);
+    pyns_strlcat(dst, name, size);
+}

@@ -111,7 +111,9 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
     p->env = calloc(ntok + 1, sizeof *p->env);
     p->argv = calloc(ntok + 1, sizeof *p->argv);
     p->on_exit = calloc(ntok + 1, sizeof *p->on_exit);
-    if (!p->ops || !p->masks || !p->readonly || !p->cgroup_procs || !p->cgroup_dirs ||
+    p->idmaps = calloc(ntok + 1, sizeof *p->idmaps);
+    p->sysctls = calloc(ntok + 1, sizeof *p->sysctls);
+    if (!p->idmaps || !p->sysctls || !p->ops || !p->masks || !p->readonly || !p->cgroup_procs || !p->cgroup_dirs ||
         !p->rlimits || !p->groups || !p->env || !p->argv || !p->on_exit)
         goto oom;
 
@@ -233,6 +235,23 @@ struct pyns_plan *pyns_plan_parse(const char *buf, size_t len, struct pyns_error
         } else if (!strcmp(k, "seccomp")) {
             ARG(a);
             if (parse_hex(a, &p->seccomp, &p->seccomp_len) || p->seccomp_len % 8) goto bad;
+        } else if (!strcmp(k, "uid_map")) {
+            ARG(a); p->uid_map = a;
+        } else if (!strcmp(k, "gid_map")) {
+            ARG(a); p->gid_map = a;
+        } else if (!strcmp(k, "idmap")) {
+            ARG(a); p->idmaps[p->nidmaps++] = a;
+        } else if (!strcmp(k, "userns_root")) {
+            ARG(a); ARG(b);
+            if (parse_u64(a, &u) || parse_u64(b, &u2)) goto bad;
+            p->has_userns_root = 1;
+            p->userns_uid = (uid_t)u;
+            p->userns_gid = (gid_t)u2;
+        } else if (!strcmp(k, "sysctl")) {
+            ARG(a); ARG(b);
+            if (strchr(a, '/') || a[0] == '.' || strstr(a, "..")) goto bad;
+            p->sysctls[p->nsysctls++] = a;
+            p->sysctls[p->nsysctls++] = b;
         } else if (!strcmp(k, "on_exit")) {
             ARG(a); p->on_exit[p->non_exit++] = (char *)a;
         } else {
@@ -250,6 +269,10 @@ trunc:
     }
     if (p->nargv == 0) {
         pyns_err_set(err, "plan", EINVAL, "plan has no command", NULL);
+        goto fail;
+    }
+    if (!p->uid_map != !p->gid_map || (p->nidmaps && !p->uid_map)) {
+        pyns_err_set(err, "plan", EINVAL, "a user namespace needs uid_map and gid_map", NULL);
         goto fail;
     }
     if (!p->rootfs && !p->join_pid) {
@@ -279,6 +302,8 @@ void pyns_plan_free(struct pyns_plan *p)
     free(p->env);
     free(p->argv);
     free(p->on_exit);
+    free(p->idmaps);
+    free(p->sysctls);
     free(p->seccomp);
     free(p);
 }

@@ -67,6 +67,12 @@ struct pyns_plan {
     char **argv; size_t nargv;     /* NULL terminated */
     char **on_exit; size_t non_exit;   /* NULL terminated */
     unsigned char *seccomp; size_t seccomp_len;  /* raw struct sock_filter array */
+    const char *uid_map, *gid_map;   /* --userns-remap: the maps of a new user namespace */
+    const char **idmaps; size_t nidmaps;  /* dirs replaced by idmapped clones (the image layers) */
+    int has_userns_root;
+    uid_t userns_uid;     /* host ids of the container's root: owner of nodes the */
+    gid_t userns_gid;     /* child makes as host root (devices, the console) */
+    const char **sysctls; size_t nsysctls;  /* name, value pairs (2 entries each) */
 };
 
 /* error.c */
@@ -74,9 +80,14 @@ void pyns_err_set(struct pyns_error *err, const char *step, int errnum, const ch
 size_t pyns_strlcpy(char *dst, const char *src, size_t size);
 size_t pyns_strlcat(char *dst, const char *src, size_t size);
 void pyns_fmt_u64(char *dst, size_t size, unsigned long long v);
+/* "/proc/PID/NAME" */
+void pyns_proc_path(char *dst, size_t size, int pid, const char *name);
 
 /* rootfs.c (child side) */
-int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_error *err);
+int pyns_setup_rootfs(const struct pyns_plan *plan, int userns_fd, long long *ts, struct pyns_error *err);
+
+/* userns.c (child side) */
+int pyns_idmap_over(const char *dir, int userns_fd, struct pyns_error *err);
 
 /* identity.c (child side) */
 int pyns_setup_identity(const struct pyns_plan *plan, struct pyns_error *err);

@@ -81,5 +81,12 @@ long long pyns_monotonic_ns(void);
  * /proc/thread-self/ns/net, switch the thread back. The network layer
  * configures it before the container joins it (plan keyword netns). */
 int pyns_netns_create(const char *path, struct pyns_error *err);
+/* A user namespace with these maps ("inside outside count" lines), kept
+ * by the returned fd (O_CLOEXEC); the helper that made it is gone. */
+int pyns_userns_create(const char *uid_map, const char *gid_map, struct pyns_error *err);
+/* 0 when dir can be idmapped through userns_fd (its filesystem supports
+ * idmapped mounts), else -1 with err; nothing stays mounted. */
+int pyns_idmap_probe(const char *dir, int userns_fd, struct pyns_error *err);
+
 /* Unmount and unlink a namespace file made by pyns_netns_create. */
 int pyns_netns_delete(const char *path, struct pyns_error *err);

@@ -170,7 +170,7 @@ static int do_mount(int rootfd, const struct pyns_op *op, struct pyns_error *err
     return 0;
 }
 
-static int do_mknod(int rootfd, const struct pyns_op *op, struct pyns_error *err)
+static int do_mknod(int rootfd, const struct pyns_plan *plan, const struct pyns_op *op, struct pyns_error *err)
 {
     char parent[PATH_BUF];
     const char *last = split_parent(op->dst, parent, sizeof parent);
@@ -180,9 +180,14 @@ static int do_mknod(int rootfd, const struct pyns_op *op, struct pyns_error *err
         return -1;
     }
     int rc = mknodat(pfd, last, op->mode, makedev(op->major, op->minor));
-    int e = errno;
+    int e = rc < 0 ? errno : 0;
     if (rc == 0)
         rc = fchmodat(pfd, last, op->mode & 07777, 0);
+    /* Made by host root: give it to the container's (remapped) root. */
+    if (rc == 0 && plan->has_userns_root)
+        rc = fchownat(pfd, last, plan->userns_uid, plan->userns_gid, AT_SYMLINK_NOFOLLOW);
+    if (rc < 0 && e == 0)
+        e = errno;
     close(pfd);
     if (rc < 0 && e != EEXIST) {
         pyns_err_set(err, "mknod", e, "", op->dst);
@@ -191,7 +196,7 @@ static int do_mknod(int rootfd, const struct pyns_op *op, struct pyns_error *err
     return 0;
 }
 
-static int do_symlink(int rootfd, const struct pyns_op *op, struct pyns_error *err)
+static int do_symlink(int rootfd, const struct pyns_plan *plan, const struct pyns_op *op, struct pyns_error *err)
 {
     char parent[PATH_BUF];
     const char *last = split_parent(op->dst, parent, sizeof parent);
@@ -202,6 +207,11 @@ static int do_symlink(int rootfd, const struct pyns_op *op, struct pyns_error *e
     }
     int rc = symlinkat(op->src, pfd, last);
     int e = errno;
+    if (rc == 0 && plan->has_userns_root &&
+        fchownat(pfd, last, plan->userns_uid, plan->userns_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = -1;
+        e = errno;
+    }
     close(pfd);
     if (rc < 0 && e != EEXIST) {
         pyns_err_set(err, "symlink", e, "", op->dst);
@@ -256,7 +266,7 @@ static int readonly_path(const char *path, struct pyns_error *err)
     return 0;
 }
 
-int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_error *err)
+int pyns_setup_rootfs(const struct pyns_plan *plan, int userns_fd, long long *ts, struct pyns_error *err)
 {
     size_t i;
     /* The host's own tree, nothing to build (the benchmark's floor, tools). */
@@ -266,6 +276,11 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
         pyns_err_set(err, "mount", errno, "make / rprivate", NULL);
         return -1;
     }
+    /* --userns-remap: the layers as the mapped ids see them, in this
+     * mount namespace only (see userns.c). */
+    for (i = 0; i < plan->nidmaps; i++)
+        if (pyns_idmap_over(plan->idmaps[i], userns_fd, err) < 0)
+            return -1;
     if (plan->overlay) {
         /* overlayfs takes its options in one page: with many layers the
          * lowerdirs are given relative to overlay_dir (short link names). */
@@ -291,8 +306,8 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
         int rc = 0;
         switch (op->kind) {
         case PYNS_OP_MOUNT: rc = do_mount(rootfd, op, err); break;
-        case PYNS_OP_MKNOD: rc = do_mknod(rootfd, op, err); break;
-        case PYNS_OP_SYMLINK: rc = do_symlink(rootfd, op, err); break;
+        case PYNS_OP_MKNOD: rc = do_mknod(rootfd, plan, op, err); break;
+        case PYNS_OP_SYMLINK: rc = do_symlink(rootfd, plan, op, err); break;
         case PYNS_OP_MKDIR: rc = do_mkdir(rootfd, op, err); break;
         }
         if (rc < 0) {
@@ -303,8 +318,15 @@ int pyns_setup_rootfs(const struct pyns_plan *plan, long long *ts, struct pyns_e
     close(rootfd);
     if (ts)
         ts[PYNS_TS_ROOTFS] = pyns_monotonic_ns();
-    if (plan->no_pivot)
+    if (plan->no_pivot) {
+        /* Work in the mounted root (relative cwd "."): the path to it may be
+         * closed to a remapped user entered later. */
+        if (chdir(plan->rootfs) < 0) {
+            pyns_err_set(err, "mount", errno, "chdir ", plan->rootfs);
+            return -1;
+        }
         return 0;
+    }
 
     /* pivot_root(".", "."): stack the old root under the new one, then
      * detach it; no directory for the old root is needed in the image. */

@@ -7,6 +7,12 @@
  * caller's struct pyns_error and setting a flag, then _exit()s. It also
  * writes its phase timestamps into the caller's array.
  *
+ * A child that must enter a user namespace (--userns-remap, or an exec
+ * into such a container) cannot share memory: the kernel lets only a
+ * process with its own mm setns() into a user namespace. It is cloned
+ * without CLONE_VM (still CLONE_VFORK) and reports through a MAP_SHARED
+ * page instead; only this path pays for copying the page tables.
+ *
  * The child joins its cgroups itself (writing "0" to cgroup.procs), so it
  * is in its cgroup before it execs and the parent has nothing to do in
  * between; the cgroup namespace is unshared afterwards so its root is the
@@ -38,20 +44,31 @@
 
 #define CHILD_STACK (256 * 1024)
 
-/* Namespaces an exec joins, in setns order: the mount namespace last,
- * because after it the host's paths (cgroup files) are out of reach. */
-#define NJOIN 5
-static const char *const join_names[NJOIN] = {"cgroup", "ipc", "uts", "net", "mnt"};
-static const int join_types[NJOIN] = {CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS};
+/* Namespaces an exec joins, in setns order: the mount namespace after
+ * those whose handles are host paths, the user namespace last (its root
+ * has no rights over the others, which belong to the host's). */
+#define NJOIN 6
+#define JOIN_USER 5
+static const char *const join_names[NJOIN] = {"cgroup", "ipc", "uts", "net", "mnt", "user"};
+static const int join_types[NJOIN] = {CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWNS,
+                                      CLONE_NEWUSER};
+
+/* What a child without CLONE_VM reports through (MAP_SHARED). */
+struct shared_out {
+    struct pyns_error err;
+    long long ts[PYNS_TS_COUNT];
+    int failed;
+};
 
 struct child_ctx {
     const struct pyns_plan *plan;
     int join_fds[NJOIN];
     int stdio[3];
     int console_sock;
+    int userns_fd;        /* --userns-remap: entered last, before the ids are set */
     long long *ts;
     struct pyns_error *err;
-    volatile int failed;
+    volatile int *failed;
 };
 
 long long pyns_monotonic_ns(void)
@@ -145,6 +162,31 @@ static int setup_network(const struct pyns_plan *plan, struct pyns_error *err)
             pyns_err_set(err, "network", e, "bring lo up", NULL);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* Namespaced sysctls (net.*, the ipc ones): /proc/sys shows the values of
+ * the namespaces the writer is in, so this runs after they are joined. */
+static int set_sysctls(const struct pyns_plan *plan, struct pyns_error *err)
+{
+    size_t i;
+    for (i = 0; i + 1 < plan->nsysctls; i += 2) {
+        char path[256];
+        char *q;
+        pyns_strlcpy(path, "/proc/sys/", sizeof path);
+        pyns_strlcat(path, plan->sysctls[i], sizeof path);
+        for (q = path + 10; *q; q++)
+            if (*q == '.')
+                *q = '/';
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write_all(fd, plan->sysctls[i + 1], strlen(plan->sysctls[i + 1])) < 0) {
+            pyns_err_set(err, "sysctl", errno, "set ", plan->sysctls[i]);
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
     }
     return 0;
 }
@@ -286,6 +328,10 @@ static int setup_tty(const struct pyns_plan *plan, int console_sock, struct pyns
         pyns_err_set(err, "tty", errno, "open ", path);
         return -1;
     }
+    if (plan->has_userns_root && !plan->join_pid && fchown(s, plan->userns_uid, (gid_t)-1) < 0) {
+        pyns_err_set(err, "tty", errno, "chown ", path);
+        return -1;
+    }
     if (plan->rows && plan->cols) {
         struct winsize ws;
         memset(&ws, 0, sizeof ws);
@@ -347,11 +393,11 @@ static int child_main(void *arg)
             goto fail;
         goto process;
     }
-    if (setup_network(plan, err) < 0)
+    if (setup_network(plan, err) < 0 || set_sysctls(plan, err) < 0)
         goto fail;
     if (ts)
         ts[PYNS_TS_NETWORK] = pyns_monotonic_ns();
-    if (pyns_setup_rootfs(plan, ts, err) < 0)
+    if (pyns_setup_rootfs(plan, c->userns_fd, ts, err) < 0)
         goto fail;
     if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) {
         pyns_err_set(err, "hostname", errno, "sethostname ", plan->hostname);
@@ -360,6 +406,12 @@ static int child_main(void *arg)
     if (set_rlimits(plan, err) < 0)
         goto fail;
 process:
+    if (plan->tty && setup_tty(plan, c->console_sock, err) < 0)
+        goto fail;
+    if (c->userns_fd >= 0 && setns(c->userns_fd, CLONE_NEWUSER) < 0) {
+        pyns_err_set(err, "userns", errno, "enter the container's user namespace", NULL);
+        goto fail;
+    }
     if (plan->cwd) {
         if (mkdir_p(plan->cwd) < 0 && errno != EROFS) {
             pyns_err_set(err, "chdir", errno, "mkdir ", plan->cwd);
@@ -370,12 +422,8 @@ process:
             goto fail;
         }
     }
-    if (plan->tty) {
-        if (setup_tty(plan, c->console_sock, err) < 0)
-            goto fail;
-    } else if (setup_stdio(c->stdio, err) < 0) {
+    if (!plan->tty && setup_stdio(c->stdio, err) < 0)
         goto fail;
-    }
     if (pyns_setup_identity(plan, err) < 0)
         goto fail;
     sigemptyset(&none);
@@ -384,7 +432,7 @@ process:
         ts[PYNS_TS_EXEC] = pyns_monotonic_ns();
     exec_command(plan, err);
 fail:
-    c->failed = 1;
+    *c->failed = 1;
     _exit(127);
 }
 
@@ -396,12 +444,10 @@ static int same_ns(int a, int b)
 
 static int open_ns(int pid, const char *name)
 {
-    char path[64], num[24];
-    pyns_fmt_u64(num, sizeof num, (unsigned long long)pid);
-    pyns_strlcpy(path, "/proc/", sizeof path);
-    pyns_strlcat(path, num, sizeof path);
-    pyns_strlcat(path, "/ns/", sizeof path);
-    pyns_strlcat(path, name, sizeof path);
+    char path[64], rel[32];
+    pyns_strlcpy(rel, "ns/", sizeof rel);
+    pyns_strlcat(rel, name, sizeof rel);
+    pyns_proc_path(path, sizeof path, pid, rel);
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -470,8 +516,10 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
                int console_sock, long long *ts, struct pyns_error *err)
 {
     struct child_ctx ctx;
+    struct shared_out *shared = NULL;
+    volatile int failed = 0;
     sigset_t all, old;
-    int i;
+    int i, pid = -1, clone_errno = 0;
 
     memset(err, 0, sizeof *err);
     if (ts)
@@ -483,25 +531,40 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
     ctx.stdio[1] = stdout_fd;
     ctx.stdio[2] = stderr_fd;
     ctx.console_sock = console_sock;
+    ctx.userns_fd = -1;
     if (plan->tty && console_sock < 0) {
         pyns_err_set(err, "tty", EINVAL, "a tty needs a console socket", NULL);
         return -1;
     }
     ctx.ts = ts;
     ctx.err = err;
+    ctx.failed = &failed;
 
     for (i = 0; i < NJOIN; i++)
         ctx.join_fds[i] = -1;
     int pidns_restore = -1;
     if (plan->join_pid && open_join_fds(plan->join_pid, ctx.join_fds, &pidns_restore, err) < 0)
         return -1;
+    if (plan->uid_map && (ctx.userns_fd = pyns_userns_create(plan->uid_map, plan->gid_map, err)) < 0)
+        goto out;
+    int own_mm = ctx.userns_fd >= 0 || ctx.join_fds[JOIN_USER] >= 0;
+    if (own_mm) {
+        shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED) {
+            shared = NULL;
+            pyns_err_set(err, "clone", errno, "allocate the child's report page", NULL);
+            goto out;
+        }
+        ctx.err = &shared->err;
+        ctx.ts = ts ? shared->ts : NULL;
+        ctx.failed = &shared->failed;
+    }
 
     char *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
         pyns_err_set(err, "clone", errno, "allocate child stack", NULL);
-        close_join_fds(ctx.join_fds, &pidns_restore);
-        return -1;
+        goto out;
     }
     /* No signal handler of the caller may run in the child (it shares the
      * caller's memory); the child resets them all before unblocking. */
@@ -509,22 +572,33 @@ int pyns_spawn(const struct pyns_plan *plan, int stdin_fd, int stdout_fd, int st
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (ts)
         ts[PYNS_TS_START] = pyns_monotonic_ns();
-    int pid = clone(child_main, stack + CHILD_STACK,
-                    plan->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
-    int clone_errno = errno;
+    pid = clone(child_main, stack + CHILD_STACK,
+                plan->clone_flags | (own_mm ? 0 : CLONE_VM) | CLONE_VFORK | SIGCHLD, &ctx);
+    clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, CHILD_STACK);
-    close_join_fds(ctx.join_fds, &pidns_restore);
+    if (shared) {
+        failed = shared->failed;
+        if (failed)
+            *err = shared->err;
+        if (ts)
+            for (i = PYNS_TS_CHILD; i < PYNS_TS_RETURN; i++)
+                ts[i] = shared->ts[i];
+    }
     if (ts)
         ts[PYNS_TS_RETURN] = pyns_monotonic_ns();
-    if (pid < 0) {
+    if (pid < 0)
         pyns_err_set(err, "clone", clone_errno, "clone with namespace flags", NULL);
-        return -1;
-    }
-    if (ctx.failed) {
+    else if (failed) {
         while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
             ;
-        return -1;
+        pid = -1;
     }
+out:
+    if (shared)
+        munmap(shared, sizeof *shared);
+    if (ctx.userns_fd >= 0)
+        close(ctx.userns_fd);
+    close_join_fds(ctx.join_fds, &pidns_restore);
     return pid;
 }

@@ -23,8 +23,12 @@ class Engine:
     the same root (in one process or many) are safe: the store locks.
     """
 
-    def __init__(self, root: str | None = None, run_root: str | None = None) -> None:
+    def __init__(self, root: str | None = None, run_root: str | None = None,
+                 userns_remap: str | None = None) -> None:
         self.root = os.path.abspath(root or os.environ.get("PYNS_ROOT") or DEFAULT_ROOT)
+        #: docker's --userns-remap for containers created through this engine
+        #: ("default" or "USER[:GROUP]"); defaults to $PYNS_USERNS_REMAP.
+        self.userns_remap = userns_remap if userns_remap is not None else os.environ.get("PYNS_USERNS_REMAP") or None
         self.run_root = os.path.abspath(run_root or os.environ.get("PYNS_RUN") or default_run_root(self.root))
         os.makedirs(self.root, mode=0o711, exist_ok=True)
 
@@ -50,7 +54,8 @@ class Engine:
     def manager(self):  # -> pyns.containers.manager.ContainerManager
         from pyns.containers.manager import ContainerManager
 
-        return ContainerManager(self.root, self.image_store, self.run_root, lambda: self.networks)
+        return ContainerManager(self.root, self.image_store, self.run_root, lambda: self.networks,
+                                userns_remap=self.userns_remap)
 
     @functools.cached_property
     def networks(self):  # -> pyns.network.manager.NetworkManager

@@ -177,3 +177,21 @@ def test_seccomp_default_unconfined_and_custom_profile(engine, busybox, tmp_path
         engine.containers.create(busybox, ["true"], security_opt=[f"seccomp={tmp_path / 'missing.json'}"])
     with pytest.raises(InvalidArgument):
         engine.containers.create(busybox, ["true"], security_opt=["apparmor=x"])
+
+
+def test_sysctls_docker_defaults_and_flags(engine, busybox):
+    read = "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range " \
+           "/proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"
+    with open("/proc/sys/kernel/shmmni") as f:
+        host_shmmni = f.read().strip()
+    out = engine.containers.run(busybox, ["sh", "-c", read], remove=True, network_mode="none",
+                                sysctls={"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"})
+    assert out.decode().split() == ["0", "0", "2147483647", "1", "1234"]
+    with open("/proc/sys/kernel/shmmni") as f:
+        assert f.read().strip() == host_shmmni  # the container's ipc namespace only
+    # A non-root user binds a low port, as in docker (20.10+).
+    out = engine.containers.run(busybox, ["sh", "-c", "nc -l -p 81 & sleep 0.2; netstat -ltn | grep -c :81"],
+                                remove=True, network_mode="none", user="1000")
+    assert out.decode().strip() == "1"
+    r = pyns_cli("run", "--rm", "--sysctl", "kernel.hostname=x", busybox, "true")
+    assert r.returncode == 125 and r.stderr.decode() == "Error: sysctl 'kernel.hostname' is not whitelisted\n"

@@ -59,3 +59,40 @@ def test_argv_and_env_round_trip(argv):
     data = build_plan(spec)
     assert b"".join(b"arg\0" + a.encode() + b"\0" for a in argv) in data
     assert b"".join(b"env\0" + f"K{i}={a}".encode() + b"\0" for i, a in enumerate(argv)) in data
+
+
+def test_a_remapped_spec_carries_its_maps_root_owner_and_idmapped_dirs():
+    from pyns.runtime.idmap import IdMap
+
+    m = IdMap(((0, 100000, 65536),), ((0, 200000, 1000), (1000, 300000, 64536)))
+    spec = Spec(process=Process(args=["true"]), root=Root("/r", ["/s/layers/a/diff"]), idmap=m,
+                idmapped_dirs=["/s/layers"], sysctls={"net.ipv4.ip_unprivileged_port_start": "0"})
+    t = tokens(spec)
+    assert t[t.index("uid_map") + 1] == "0 100000 65536\n"
+    assert t[t.index("gid_map") + 1] == "0 200000 1000\n1000 300000 64536\n"
+    assert t[t.index("userns_root") + 1:t.index("userns_root") + 3] == ["100000", "200000"]
+    assert t[t.index("idmap") + 1] == "/s/layers"
+    assert t[t.index("sysctl") + 1:t.index("sysctl") + 3] == ["net.ipv4.ip_unprivileged_port_start", "0"]
+    # The C parser accepts it (and refuses a map without its pair).
+    from pyns.runtime import native
+
+    native.Plan(build_plan(spec), "true")
+    import pytest
+
+    from pyns.errors import PynsError
+
+    spec.idmap = None
+    with pytest.raises(PynsError, match="needs uid_map and gid_map"):
+        native.Plan(build_plan(spec), "true")
+
+
+def test_a_sysctl_name_cannot_climb_out_of_proc_sys():
+    import pytest
+
+    from pyns.errors import PynsError
+    from pyns.runtime import native
+
+    for name in ("../../etc/x", "net/../../x", "net..x"):
+        spec = Spec(process=Process(args=["true"]), root=Root("/r"), sysctls={name: "1"})
+        with pytest.raises(PynsError, match="bad value for plan keyword: sysctl"):
+            native.Plan(build_plan(spec), "true")

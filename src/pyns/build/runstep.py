@@ -31,8 +31,11 @@ class RunRequest:
 
 
 def _create(containers: Any, req: RunRequest, network: str) -> Any:
+    """userns host: the step's upper dir becomes a layer as is, so it must hold the
+    image's own ids, not an --userns-remap range."""
     return containers.create(req.image_id, req.argv, entrypoint=[], environment=req.env,
-                             working_dir=req.workdir or None, user=req.user or None, network_mode=network)
+                             working_dir=req.workdir or None, user=req.user or None, network_mode=network,
+                             userns_mode="host")
 
 
 def create_container(containers: Any, req: RunRequest) -> Any:

@@ -14,7 +14,7 @@ def engine(ctx: click.Context):  # -> pyns.engine.Engine
     from pyns.engine import Engine
 
     obj = ctx.find_root().obj
-    eng = Engine(obj["root"], obj.get("run_root"))
+    eng = Engine(obj["root"], obj.get("run_root"), userns_remap=obj.get("userns_remap") or "")
     path = os.environ.get("PYNS_TIMINGS")
     if path:  # pyns bench --via cli: this process's instants, written at exit
         import atexit

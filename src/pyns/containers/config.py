@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 from pyns import options
 from pyns.containers import networking
 from pyns.errors import InvalidArgument
-from pyns.runtime import capabilities
+from pyns.runtime import capabilities, defaults
 from pyns.runtime.cgroups import Resources
 
 
@@ -123,6 +123,25 @@ def resources_from_host_config(hc: Mapping[str, Any]) -> Resources:
     )
 
 
+def checked_sysctls(sysctls: Mapping[str, Any], network_mode: str, ipc_mode: str) -> dict[str, str]:
+    """--sysctl: only what a container's own namespaces scope (docker's rules)."""
+    out = {}
+    for name, value in sysctls.items():
+        name = str(name).strip()
+        if name in defaults.IPC_SYSCTLS or name.startswith("fs.mqueue."):
+            if ipc_mode == "host":
+                raise InvalidArgument(f"sysctl {name!r} is not allowed in host IPC namespace")
+        elif name.startswith("net."):
+            if network_mode == "host" or network_mode.startswith("container:"):
+                raise InvalidArgument(f"sysctl {name!r} is not allowed in host network namespace")
+        else:
+            raise InvalidArgument(f"sysctl {name!r} is not whitelisted")
+        if not name.replace(".", "").replace("_", "").replace("-", "").isalnum() or ".." in name:
+            raise InvalidArgument(f"invalid sysctl name {name!r}")
+        out[name] = str(value)
+    return out
+
+
 def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, *,
           entrypoint: Any = None, environment: Any = None, hostname: str | None = None,
           user: str | None = None, working_dir: str | None = None, volumes: Any = None,
@@ -138,7 +157,8 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
           stdin_open: bool = False, tty: bool = False, domainname: str = "",
           ports: Mapping[str, Any] | None = None, publish: Iterable[str] | None = None,
           publish_all_ports: bool = False, network: str | None = None,
-          network_aliases: Iterable[str] | None = None,
+          network_aliases: Iterable[str] | None = None, userns_mode: str | None = None,
+          sysctls: Mapping[str, Any] | None = None,
           **unsupported: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (Config, HostConfig) for a new container."""
     if unsupported:
@@ -164,7 +184,8 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
     if network_aliases and not networking.is_managed(mode):
         raise InvalidArgument("network-scoped aliases are only supported for user-defined networks")
     for flag, value, allowed in (("--pid", pid_mode, ("", "host")), ("--ipc", ipc_mode, ("", "private", "host")),
-                                 ("--uts", uts_mode, ("", "host")), ("--cgroupns", cgroupns, ("", "private", "host"))):
+                                 ("--uts", uts_mode, ("", "host")), ("--cgroupns", cgroupns, ("", "private", "host")),
+                                 ("--userns", userns_mode, ("", "host"))):
         if (value or "") not in allowed:
             raise InvalidArgument(f"invalid {flag} value {value!r}: use {' or '.join(a for a in allowed if a)}")
     if uts_mode == "host" and hostname:
@@ -187,6 +208,8 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
         "PidMode": pid_mode or "",
         "IpcMode": ipc_mode or "private",
         "UTSMode": uts_mode or "",
+        "UsernsMode": userns_mode or "",
+        "Sysctls": checked_sysctls(sysctls or {}, mode, ipc_mode or "private"),
         "CgroupnsMode": cgroupns or "private",
         "AutoRemove": bool(auto_remove),
         "Privileged": bool(privileged),

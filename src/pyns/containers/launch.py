@@ -26,6 +26,7 @@ from pyns.runtime import capabilities, defaults, native, procs
 from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
+from pyns.runtime.idmap import IdMap
 from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
 
 
@@ -81,7 +82,8 @@ class Launcher:
         _, layers = self.image_and_layers(record["Image"])
         layers = list(layers) or [self.empty_layer()]
         upper, work = os.path.join(cdir, "diff"), os.path.join(cdir, "work")
-        root = Root(path=os.path.join(cdir, "rootfs"), layers=layers, upper=upper, work=work,
+        idmap, lowers, idmapped = self.remapped_layers(record, layers)
+        root = Root(path=os.path.join(cdir, "rootfs"), layers=lowers, upper=upper, work=work,
                     readonly=bool(hc.get("ReadonlyRootfs")))
 
         hostname: str | None = cfg.get("Hostname") or (
@@ -113,6 +115,8 @@ class Launcher:
         mount_list += mounts_mod.etc_files(cdir, hostname or socket.gethostname(), network_mode)
         mount_list += mounts_mod.resolve(self.root, hc).mounts
         mount_list += init_mount
+        if idmap:
+            mount_list = mounts_mod.owned_by_root(mount_list, idmap)
 
         return Spec(
             process=process,
@@ -133,7 +137,21 @@ class Launcher:
             tty=bool(cfg.get("Tty")) and detached,
             open_stdin=bool(cfg.get("OpenStdin")) and detached,
             attach_socket=ATTACH_SOCKET if detached else None,
+            idmap=idmap,
+            idmapped_dirs=idmapped,
+            sysctls={**(defaults.NET_SYSCTLS if "network" in namespaces and not network_mode.startswith("container:")
+                        else {}), **(hc.get("Sysctls") or {})},
         )
+
+    def remapped_layers(self, record: dict[str, Any], layers: list[str]) -> tuple[IdMap | None, list[str], list[str]]:
+        """(the container's id map, its lower dirs, the dirs to idmap): the layers
+        as they are for an unmapped container, else as remapped.py provides them."""
+        idmap = IdMap.from_record(record.get("UsernsRemap"))
+        if idmap is None:
+            return None, layers, []
+        from pyns.images import remapped
+
+        return (idmap, *remapped.lower_dirs(self.root, layers, idmap))
 
     def _on_exit(self, cid: str, hc: dict[str, Any]) -> list[str]:
         run_root = os.path.dirname(self.store.locks)
@@ -212,6 +230,9 @@ class Launcher:
             self.mark("spec")
             self.join_network(cid, record, spec)
             self.mark("netns")
+            if spec.idmap:  # what the container's root must own, as docker chowns it
+                give_to_root(spec.idmap, self.store.path(cid, "diff"),
+                             *(m.source for m in spec.mounts if m.source and m.source.startswith(self.store.path(cid))))
             plan_bytes = build_plan(spec)
             if detached:  # the monitor reads it; an attached run hands it over in memory
                 with open(self.store.path(cid, "plan"), "wb") as f:
@@ -318,6 +339,15 @@ class Launcher:
         state["Error"] = str(e)
         state["ExitCode"] = getattr(e, "exit_code", 125)
         self.store.save_state(cid, state)
+
+
+def give_to_root(idmap: IdMap, *paths: str) -> None:
+    """chown paths (the upper dir, /etc/hosts & co) to the mapped root, if not yet."""
+    uid, gid = idmap.host_uid(0), idmap.host_gid(0)
+    for path in paths:
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) != (uid, gid):
+            os.lchown(path, uid, gid)
 
 
 def write_timings(path: str, marks: dict[str, int]) -> None:

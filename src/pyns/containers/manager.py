@@ -34,8 +34,10 @@ DEFAULT_STOP_TIMEOUT = 10
 
 class ContainerManager:
     def __init__(self, root: str, images: Any, run_root: str | None = None,
-                 networks: Callable[[], Any] | None = None) -> None:
+                 networks: Callable[[], Any] | None = None, userns_remap: str | None = None) -> None:
         self.root = root
+        #: docker's --userns-remap (default, USER[:GROUP]) for new containers; None: off
+        self.userns_remap = userns_remap
         self.images = images
         self.store = ContainerStore(root, run_root)
         self._networks_factory = networks
@@ -85,10 +87,29 @@ class ContainerManager:
             "NetworkingConfig": {"EndpointsConfig": {mode: {"Aliases": aliases}}} if aliases else {},
             "Mounts": [],
         }
+        remap = self._userns_remap(hc)
+        if remap is not None:
+            record["UsernsRemap"] = remap.to_record()
         # Volumes are created (and bind sources made) at create time, as docker does.
         record["Mounts"] = resolve_mounts(self.root, hc).inspect
         self.store.create(cid, record)
         return cid
+
+    def _userns_remap(self, hc: dict[str, Any]) -> Any:
+        """The id map a new container gets (fixed for its life: its upper dir holds
+        files with these host ids), refusing what docker refuses with remapping on."""
+        if not self.userns_remap or hc.get("UsernsMode") == "host":
+            return None
+        from pyns.runtime import idmap
+
+        if hc.get("Privileged"):
+            raise InvalidArgument("privileged mode is incompatible with user namespaces. You must run the "
+                                  "container in the host namespace when running privileged mode")
+        if hc.get("NetworkMode") == "host":
+            raise InvalidArgument("cannot share the host's network namespace when user namespaces are enabled")
+        if hc.get("PidMode") == "host":
+            raise InvalidArgument("cannot share the host PID namespace when user namespaces are enabled")
+        return idmap.resolve(self.userns_remap)
 
     def command_of(self, cid: str) -> list[str]:
         cfg = self.store.config(cid)["Config"]
@@ -387,18 +408,21 @@ class ContainerManager:
 
         The overlay is mounted read-only in a throw-away mount namespace (so
         nothing is mounted on the host, running or not) and the host's tar
-        reads it there: whiteouts are already applied by overlayfs.
+        reads it there: whiteouts are already applied by overlayfs. A
+        remapped container's tar runs in a user namespace with its maps, so
+        the archive holds the ids the container sees, as docker's does.
         """
         record = self.store.config(cid)
         _, layers = self.launcher.image_and_layers(record["Image"])
+        idmap, lowers, idmapped = self.launcher.remapped_layers(record, list(layers) or [self.launcher.empty_layer()])
         cdir = self.store.path(cid)
-        root = Root(path=os.path.join(cdir, "rootfs"), layers=list(layers) or [self.launcher.empty_layer()],
-                    upper=None, work=None, pivot=False)
+        root = Root(path=os.path.join(cdir, "rootfs"), layers=lowers, upper=None, work=None, pivot=False)
         if os.listdir(os.path.join(cdir, "diff")):
             root.layers = root.layers + [os.path.join(cdir, "diff")]  # the rw layer, read-only on top
-        spec = Spec(process=Process(args=["tar", "--numeric-owner", "--xattrs", "-C", root.path, "-cf", "-", "."],
-                                    env=["PATH=/usr/bin:/bin"]),
-                    root=root, namespaces=frozenset({"mount"}), parent_death_signal=9)
+        spec = Spec(process=Process(args=["tar", "--numeric-owner", "--xattrs", "-cf", "-", "."],
+                                    env=["PATH=/usr/bin:/bin"], cwd="."),  # "." is the mounted root
+                    root=root, namespaces=frozenset({"mount"}), parent_death_signal=9,
+                    idmap=idmap, idmapped_dirs=idmapped)
         plan = native.Plan(build_plan(spec), "tar")
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:

@@ -303,7 +303,10 @@ class LayerStore:
         The layer's blobs stay: other layers may share them (the caller
         decides, see ImageStore).
         """
+        from pyns.images import remapped
+
         self.links.remove(chain_id)
+        remapped.remove_copies(os.path.dirname(self.root), dg.split(chain_id))
         return remove_tree_atomically(self._dir(chain_id))
 
     def sweep(self) -> None:

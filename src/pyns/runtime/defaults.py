@@ -11,6 +11,15 @@ from pyns.runtime.spec import Device, Mount, Rlimit, Symlink
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+# docker (20.10+) sets these in every container network namespace of its
+# own: any user may bind low ports and send ICMP echo (no CAP_NET_RAW
+# needed). A remapped container depends on them: its network namespace
+# belongs to the host's user namespace, where its root holds no caps.
+NET_SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"}
+# The sysctls docker lets --sysctl set: namespaced by ipc (these) or net (net.*).
+IPC_SYSCTLS = frozenset({"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"})
+
 MASKED_PATHS = [
     "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",

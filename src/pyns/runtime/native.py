@@ -114,6 +114,21 @@ def netns_delete(path: str) -> None:
         raise _error(err)
 
 
+def idmap_supported(path: str, uid_map: str, gid_map: str) -> tuple[bool, str]:
+    """Whether path's filesystem takes idmapped mounts through a namespace with
+    these maps, and why not when it doesn't (nothing stays mounted)."""
+    err = ffi.new("struct pyns_error *")
+    fd = lib.pyns_userns_create(uid_map.encode(), gid_map.encode(), err)
+    if fd < 0:
+        raise _error(err)
+    try:
+        if lib.pyns_idmap_probe(path.encode(), fd, err) < 0:
+            return False, str(_error(err))
+        return True, ""
+    finally:
+        os.close(fd)
+
+
 def monotonic_ns() -> int:
     return int(lib.pyns_monotonic_ns())
 

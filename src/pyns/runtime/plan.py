@@ -111,6 +111,15 @@ def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
     if spec.loopback_up and "network" in spec.namespaces and not spec.network_namespace_path:
         t.add("lo_up")
 
+    if spec.idmap:
+        t.add("uid_map", spec.idmap.uid_map)
+        t.add("gid_map", spec.idmap.gid_map)
+        t.add("userns_root", spec.idmap.host_uid(0), spec.idmap.host_gid(0))
+    for d in spec.idmapped_dirs:
+        t.add("idmap", d)
+    for name, value in spec.sysctls.items():
+        t.add("sysctl", name, value)
+
     root = spec.root
     t.add("rootfs", root.path)
     if root.layers:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pyns.runtime.idmap import IdMap
+
 NAMESPACES = ("pid", "mount", "uts", "ipc", "network", "cgroup")
 
 
@@ -101,6 +103,11 @@ class Spec:
     cgroup: CgroupJoin = field(default_factory=CgroupJoin)
     parent_death_signal: int = 9  # the container dies with its supervisor
     seccomp_bpf: bytes | None = None  # a compiled classic-BPF program (struct sock_filter[])
+    # --userns-remap: a new user namespace with these maps, entered last;
+    # idmapped_dirs are replaced by views shifted through it (the layers).
+    idmap: IdMap | None = None
+    idmapped_dirs: list[str] = field(default_factory=list)
+    sysctls: dict[str, str] = field(default_factory=dict)  # namespaced ones, set from inside
     # Terminal and attach: a pty from the container's devpts as stdio (the
     # master is handed to the supervisor); the monitor keeps stdin open and
     # serves an attach socket named attach_socket in the plan's directory.
