@@ -6,8 +6,12 @@ PIP = $(PYTHON) -m pip
 # Debian packages the project needs: busybox-static for the test/demo image,
 # docker-registry + skopeo + umoci (a real registry and peer image tools for
 # tests), iptables/nftables/iproute2 (networking), libseccomp2 (seccomp),
-# procps for `top`, runc and crun as benchmark peers.
-APT_PACKAGES = busybox-static procps runc crun docker-registry skopeo umoci iptables nftables iproute2 libseccomp2
+# procps for `top`, runc and crun as benchmark peers, uidmap (newuidmap/
+# newgidmap) for rootless mode, and Debian's python3 with cffi's backend and
+# click: the rootless tests run pyns as an ordinary user, who may not reach
+# a Python installed under /root.
+APT_PACKAGES = busybox-static procps runc crun docker-registry skopeo umoci iptables nftables iproute2 libseccomp2 \
+	uidmap python3-cffi python3-click
 PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "zstandard>=0.21" pytest hypothesis
 
 .PHONY: all deps install dev test unit demo bench clean

@@ -1,7 +1,8 @@
 """Build glue: the cffi module from csrc/ and the two small executables.
 
 `pip install .` compiles ``pyns._native`` (cffi out-of-line API) and, in
-build_py, ``pyns/libexec/pyns-monitor`` and ``pyns/libexec/pyns-init``:
+build_py, ``pyns/libexec/pyns-monitor``, ``pyns/libexec/pyns-init`` and
+``pyns/libexec/pyns-pause``:
 static binaries because the monitor should stay tiny in memory and init
 must run inside any image, even one without a libc.
 """

@@ -88,5 +88,12 @@ int pyns_userns_create(const char *uid_map, const char *gid_map, struct pyns_err
  * idmapped mounts), else -1 with err; nothing stays mounted. */
 int pyns_idmap_probe(const char *dir, int userns_fd, struct pyns_error *err);
 
+/* Rootless: start exe (pyns-pause) in a new user namespace; it waits until
+ * *release_fd (ours, O_CLOEXEC) gets a byte, which the caller writes once
+ * newuidmap/newgidmap have mapped it. Returns its pid. */
+int pyns_pause_spawn(const char *exe, int *release_fd, struct pyns_error *err);
+/* setns(2) for Python 3.11, which has no os.setns. */
+int pyns_setns(int fd, int nstype, struct pyns_error *err);
+
 /* Unmount and unlink a namespace file made by pyns_netns_create. */
 int pyns_netns_delete(const char *path, struct pyns_error *err);

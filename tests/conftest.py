@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -188,6 +189,8 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     if IS_ROOT:
         leaks += network_teardown(r, r / "run")
     leaks += [f"mount {m}" for m in _mounts_under(str(r))]
+    if not stat.S_ISCHR(os.stat("/dev/null").st_mode):  # a host node replaced by a file
+        leaks.append("the host's /dev/null is no longer a device")
     cgs = _cgroup_dirs(parent)
     leaks += [f"cgroup {c}" for c in cgs]
     # Clean up whatever leaked so one failure does not cascade, then fail.

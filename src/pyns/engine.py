@@ -18,6 +18,10 @@ def default_run_root(root: str) -> str:
 class Engine:
     """Entry point of the library, like docker.DockerClient.
 
+    Run by an ordinary user, the engine is rootless (runtime/rootless.py):
+    the constructor joins the user's pyns user namespace, state defaults to
+    ~/.local/share/pyns, and what needs the host's root is refused.
+
     ``root`` defaults to $PYNS_ROOT, then /var/lib/pyns; ``run_root`` (locks,
     ephemeral files) to $PYNS_RUN, then see default_run_root. Several Engines on
     the same root (in one process or many) are safe: the store locks.
@@ -25,12 +29,19 @@ class Engine:
 
     def __init__(self, root: str | None = None, run_root: str | None = None,
                  userns_remap: str | None = None) -> None:
-        self.root = os.path.abspath(root or os.environ.get("PYNS_ROOT") or DEFAULT_ROOT)
+        from pyns.runtime import rootless
+
+        self.rootless = rootless.active()
+        default = rootless.default_root() if self.rootless else DEFAULT_ROOT
+        self.root = os.path.abspath(root or os.environ.get("PYNS_ROOT") or default)
         #: docker's --userns-remap for containers created through this engine
         #: ("default" or "USER[:GROUP]"); defaults to $PYNS_USERNS_REMAP.
         self.userns_remap = userns_remap if userns_remap is not None else os.environ.get("PYNS_USERNS_REMAP") or None
-        self.run_root = os.path.abspath(run_root or os.environ.get("PYNS_RUN") or default_run_root(self.root))
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        run_default = rootless.default_run_root(self.root) if self.rootless else default_run_root(self.root)
+        self.run_root = os.path.abspath(run_root or os.environ.get("PYNS_RUN") or run_default)
+        os.makedirs(self.root, mode=0o700 if self.rootless else 0o711, exist_ok=True)
+        if self.rootless and not rootless.in_user_namespace():
+            rootless.enter(self.run_root)  # an ordinary user: become root of its user namespace
 
     @functools.cached_property
     def image_store(self):  # -> pyns.images.store.ImageStore

@@ -150,7 +150,9 @@ def test_kill_all_beats_a_forking_process(driver: CgroupDriver) -> None:
         assert len(cg.pids()) >= 20
         cg.kill_all(timeout=10)
         assert cg.pids() == []
-        assert forker.wait(timeout=5) == -9
+        # Killed, or (on a loaded machine) it hit the pids limit first and
+        # exited on its failed fork (dash: 2): either way nothing is left.
+        assert forker.wait(timeout=5) in (-9, 2)
     finally:
         forker.kill()
         forker.wait()

@@ -12,7 +12,7 @@ import pytest
 from pyns.build.copying import destination
 from pyns.build.diff import UpperDiff
 from pyns.build.layertar import LayerWriter, Meta
-from pyns.build.rootfs import OPAQUE_XATTR, LayeredFS
+from pyns.build.rootfs import OPAQUE_XATTRS, LayeredFS
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted xattrs need root")
 
@@ -33,7 +33,7 @@ def layers(tmp_path: Path) -> list[str]:
     os.symlink("usr/lib", lower / "lib")
     os.chmod(lower / "opt", 0o750)
     whiteout(upper / "etc/group")
-    os.setxattr(upper / "opt", OPAQUE_XATTR, b"y")
+    os.setxattr(upper / "opt", OPAQUE_XATTRS[0], b"y")
     (upper / "opt/c").write_text("c")
     return [str(lower), str(upper)]
 

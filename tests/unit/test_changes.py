@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pyns.errors import InvalidArgument
@@ -190,6 +190,7 @@ def test_arbitrary_input_only_raises_invalid_argument(lines: list[str]) -> None:
 
 @given(st.sampled_from(sorted(VALID_COMMANDS)), st.text(max_size=40))
 @settings(max_examples=400)
+@example(name="stopsignal", rest="\u00b2")  # a "digit" int() refuses
 def test_valid_instructions_with_arbitrary_arguments(name: str, rest: str) -> None:
     try:
         parse([f"{name} {rest}"])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pyns.build.scoped import resolve_in_root
 
-OPAQUE_XATTR = "trusted.overlay.opaque"
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")  # the second in a user namespace (rootless)
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,13 @@ def _is_whiteout(st: os.stat_result) -> bool:
 
 
 def is_opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    for name in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class LayeredFS:

@@ -43,15 +43,15 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.option("--root", envvar="PYNS_ROOT", default="/var/lib/pyns", show_default=True,
-              help="Engine state directory (env PYNS_ROOT).")
+@click.option("--root", envvar="PYNS_ROOT", default=None,
+              help="Engine state directory (env PYNS_ROOT; default /var/lib/pyns, ~/.local/share/pyns rootless).")
 @click.option("--run-root", envvar="PYNS_RUN", default=None,
               help="Directory for locks (env PYNS_RUN; default /run/pyns, or ROOT/run for another root).")
 @click.option("--userns-remap", envvar="PYNS_USERNS_REMAP", default=None, metavar="default|USER[:GROUP]",
               help="Run new containers in a user namespace mapped to these subordinate ids (env PYNS_USERNS_REMAP).")
 @click.version_option(package_name="pyns", prog_name="pyns")
 @click.pass_context
-def cli(ctx: click.Context, root: str, run_root: str | None, userns_remap: str | None) -> None:
+def cli(ctx: click.Context, root: str | None, run_root: str | None, userns_remap: str | None) -> None:
     """A container engine for Linux, with docker's verbs."""
     ctx.obj = {"root": root, "run_root": run_root, "userns_remap": userns_remap}
 

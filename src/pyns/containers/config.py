@@ -177,10 +177,13 @@ def build(image_ref: str, image_config: Mapping[str, Any], command: Any = None, 
 
     env = options.merge_image_env(_env_list(environment), list(img.get("Env") or []))
 
-    mode = networking.validate_mode(network_mode or network or "bridge")
+    mode = networking.validate_mode(network_mode or network or networking.default_mode())
     bindings = (networking.sdk_ports(ports) if ports else []) + options.parse_ports(list(publish or []))
     if (bindings or publish_all_ports) and not networking.is_managed(mode):
-        raise InvalidArgument(f"published ports are not available with --network {mode}")
+        from pyns.runtime import rootless
+
+        why = " (rootless: a bridge network needs root)" if rootless.active() else ""
+        raise InvalidArgument(f"published ports are not available with --network {mode}{why}")
     if network_aliases and not networking.is_managed(mode):
         raise InvalidArgument("network-scoped aliases are only supported for user-defined networks")
     for flag, value, allowed in (("--pid", pid_mode, ("", "host")), ("--ipc", ipc_mode, ("", "private", "host")),

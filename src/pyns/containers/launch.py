@@ -22,7 +22,7 @@ from pyns.containers.config import resources_from_host_config, seccomp_profile
 from pyns.containers.status import now_rfc3339
 from pyns.containers.store import ContainerStore
 from pyns.errors import Conflict, PynsError
-from pyns.runtime import capabilities, defaults, native, procs
+from pyns.runtime import capabilities, defaults, native, procs, rootless
 from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
@@ -108,7 +108,12 @@ class Launcher:
             hostname = None  # sharing the host's: never sethostname() it
         driver = detect()
         mount_list = defaults.base_mounts(sysfs_readonly=not privileged)
-        mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
+        if driver.version:  # a rootless engine has no cgroup of its own to show
+            mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
+        unprivileged = rootless.active()
+        if unprivileged:
+            mount_list = rootless_mounts(mount_list, namespaces)
+            root.userxattr = True
         if "ipc" not in namespaces:
             mount_list = [m for m in mount_list if m.destination not in ("/dev/shm", "/dev/mqueue")]
             mount_list.append(Mount("/dev/shm", "bind", "/dev/shm", ["rbind"]))
@@ -139,8 +144,9 @@ class Launcher:
             attach_socket=ATTACH_SOCKET if detached else None,
             idmap=idmap,
             idmapped_dirs=idmapped,
-            sysctls={**(defaults.NET_SYSCTLS if "network" in namespaces and not network_mode.startswith("container:")
+            sysctls={**(net_sysctls(unprivileged) if "network" in namespaces and not network_mode.startswith("container:")
                         else {}), **(hc.get("Sysctls") or {})},
+            bind_devices=unprivileged,
         )
 
     def remapped_layers(self, record: dict[str, Any], layers: list[str]) -> tuple[IdMap | None, list[str], list[str]]:
@@ -339,6 +345,29 @@ class Launcher:
         state["Error"] = str(e)
         state["ExitCode"] = getattr(e, "exit_code", 125)
         self.store.save_state(cid, state)
+
+
+def rootless_mounts(mounts: list[Mount], namespaces: frozenset[str]) -> list[Mount]:
+    """A rootless container may mount proc and sysfs only for namespaces its user
+    namespace owns: sharing the host's pid or network namespace, it gets the
+    host's /proc or /sys bound (read-only for /sys) instead, as runc does."""
+    out = []
+    for m in mounts:
+        if m.type == "proc" and "pid" not in namespaces:
+            m = Mount("/proc", "bind", "/proc", ["rbind", "nosuid", "noexec", "nodev"])
+        elif m.type == "sysfs" and "network" not in namespaces:
+            m = Mount("/sys", "bind", "/sys", ["rbind", "ro", "nosuid", "noexec", "nodev"])
+        out.append(m)
+    return out
+
+
+def net_sysctls(unprivileged: bool) -> dict[str, str]:
+    """docker's defaults; rootless, the ping range can only name the gids it maps."""
+    if not unprivileged:
+        return dict(defaults.NET_SYSCTLS)
+    with open("/proc/self/gid_map", encoding="ascii") as f:
+        mapped = sum(int(line.split()[2]) for line in f if line.strip())
+    return {**defaults.NET_SYSCTLS, "net.ipv4.ping_group_range": f"0 {max(mapped - 1, 0)}"}
 
 
 def give_to_root(idmap: IdMap, *paths: str) -> None:

@@ -97,10 +97,16 @@ class ContainerManager:
 
     def _userns_remap(self, hc: dict[str, Any]) -> Any:
         """The id map a new container gets (fixed for its life: its upper dir holds
-        files with these host ids), refusing what docker refuses with remapping on."""
+        files with these host ids), refusing what docker refuses with remapping on
+        and what a rootless engine cannot give (rootless.check_container)."""
+        from pyns.runtime import idmap, rootless
+
+        if rootless.active():
+            rootless.check_container(hc)
+            if self.userns_remap and hc.get("UsernsMode") != "host":
+                raise InvalidArgument("rootless: --userns-remap needs root (it maps ids outside this user's ranges)")
         if not self.userns_remap or hc.get("UsernsMode") == "host":
             return None
-        from pyns.runtime import idmap
 
         if hc.get("Privileged"):
             raise InvalidArgument("privileged mode is incompatible with user namespaces. You must run the "
@@ -440,7 +446,8 @@ class ContainerManager:
         """docker top: the host's `ps` output, restricted to the container's processes."""
         if not self.is_running(cid):
             raise Conflict(f"Container {cid} is not running")
-        pids = set(detect().open(cid).pids())
+        cg = detect().open(cid)
+        pids = set(cg.pids() if cg.dirs else procs.in_pid_namespace_of(int(self.store.state(cid).get("Pid", 0))))
         out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise InvalidArgument(f"ps: {out.stderr.strip()}")

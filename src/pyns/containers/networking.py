@@ -66,6 +66,13 @@ def bindings_from(host_config: Mapping[str, Any], exposed: Iterable[str]) -> lis
     return out
 
 
+def default_mode() -> str:
+    """docker's default, bridge; rootless pyns has no bridge, so none."""
+    from pyns.runtime import rootless
+
+    return "none" if rootless.active() else "bridge"
+
+
 def validate_mode(mode: str) -> str:
     if not mode or mode.startswith("container:") and not mode.split(":", 1)[1]:
         raise InvalidArgument(f"invalid network mode: {mode!r}")

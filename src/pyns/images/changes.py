@@ -190,7 +190,7 @@ def port_specs(spec: str) -> list[str]:
 
 
 def valid_signal(name: str) -> None:
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # "²".isdigit() is True, int("²") is not
         if int(name) == 0 or int(name) > _signal.SIGRTMAX:
             raise InvalidArgument(f"Invalid signal: {name}")
         return

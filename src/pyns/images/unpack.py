@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Self
 
 from pyns.errors import LayerError
+from pyns.runtime import rootless
 from pyns.fsutil import remove_tree
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
 PAX_XATTR_PREFIX = "SCHILY.xattr."
 # overlayfs interprets these; a layer must not smuggle in redirects or opaque
 # flags except through the OCI whiteout files above.
@@ -266,7 +266,7 @@ class _Unpacker:
         parent = self._walk_parents(rel, member.name, create=True)
         if base == OPAQUE_MARKER:
             try:
-                os.setxattr(parent, OVERLAY_OPAQUE_XATTR, b"y", follow_symlinks=False)
+                os.setxattr(parent, rootless.opaque_xattr(), b"y", follow_symlinks=False)
             except PermissionError:
                 raise LayerError(f"{member.name}: marking an opaque directory requires root") from None
             return

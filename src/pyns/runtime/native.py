@@ -129,6 +129,22 @@ def idmap_supported(path: str, uid_map: str, gid_map: str) -> tuple[bool, str]:
         os.close(fd)
 
 
+def pause_spawn(exe: str) -> tuple[int, int]:
+    """Start pyns-pause in a new user namespace: (pid, fd to release it once mapped)."""
+    err = ffi.new("struct pyns_error *")
+    fd = ffi.new("int *")
+    pid = lib.pyns_pause_spawn(exe.encode(), fd, err)
+    if pid < 0:
+        raise _error(err)
+    return pid, fd[0]
+
+
+def setns(fd: int, nstype: int) -> None:
+    err = ffi.new("struct pyns_error *")
+    if lib.pyns_setns(fd, nstype, err) < 0:
+        raise _error(err)
+
+
 def monotonic_ns() -> int:
     return int(lib.pyns_monotonic_ns())
 

@@ -126,7 +126,7 @@ def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
         base = _common_dir(root.layers)
         if base:
             t.add("overlay_dir", base)
-        t.add("overlay", overlay_options(root.layers, root.upper, root.work, base))
+        t.add("overlay", overlay_options(root.layers, root.upper, root.work, base) + (",userxattr" if root.userxattr else ""))
     if root.readonly:
         t.add("readonly_root")
     if not root.pivot:
@@ -140,6 +140,9 @@ def _add_namespaces_and_root(t: _Tokens, spec: Spec) -> None:
         if m.destination == "/dev" and not dev_done:
             dev_done = True
             for d in spec.devices:
+                if spec.bind_devices:
+                    t.add("mount", d.path, d.path, "bind", MS_BIND, "")
+                    continue
                 kind = stat.S_IFCHR if d.type == "c" else stat.S_IFBLK
                 t.add("mknod", d.path, kind | d.mode, d.major, d.minor)
             for s in spec.symlinks:

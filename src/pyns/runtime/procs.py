@@ -70,6 +70,26 @@ def wait_gone(pid: int, started: int, timeout: float) -> bool:
     return True
 
 
+def in_pid_namespace_of(pid: int) -> list[int]:
+    """Every process in pid's pid namespace (and below it): for a container
+    without a cgroup (rootless) its process list comes from /proc instead."""
+    try:
+        target = os.stat(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return []
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{name}/ns/pid")
+        except OSError:
+            continue
+        if (st.st_ino, st.st_dev) == (target.st_ino, target.st_dev):
+            found.append(int(name))
+    return sorted(found)
+
+
 def boot_id() -> str:
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:

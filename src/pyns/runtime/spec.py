@@ -69,6 +69,7 @@ class Root:
     work: str | None = None
     readonly: bool = False
     pivot: bool = True  # False: mount it, but run in the host's tree (e.g. tar it up)
+    userxattr: bool = False  # overlay in a user namespace: its marks are user.overlay.* xattrs
     # Root(path="/", pivot=False) with no layers and no mounts: the host's tree as is.
 
 
@@ -108,6 +109,7 @@ class Spec:
     idmap: IdMap | None = None
     idmapped_dirs: list[str] = field(default_factory=list)
     sysctls: dict[str, str] = field(default_factory=dict)  # namespaced ones, set from inside
+    bind_devices: bool = False  # bind the host's nodes instead of mknod (a user namespace may not mknod)
     # Terminal and attach: a pty from the container's devpts as stdio (the
     # master is handed to the supervisor); the monitor keeps stdin open and
     # serves an attach socket named attach_socket in the plan's directory.

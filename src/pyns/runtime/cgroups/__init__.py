@@ -53,6 +53,14 @@ def detect(mountinfo: str = "/proc/self/mountinfo", *, parent: str | None = None
            fs: CgroupFs | None = None) -> CgroupDriver:
     """A V1Driver or V2Driver for the hierarchies ``mountinfo`` describes.
 
-    Raises CgroupError when no usable cgroup filesystem is mounted.
+    Raises CgroupError when no usable cgroup filesystem is mounted. A
+    rootless engine, which cannot write the host's cgroups, gets a
+    NullDriver (no cgroup per container).
     """
+    from pyns.runtime import rootless
+
+    if fs is None and mountinfo == "/proc/self/mountinfo" and rootless.active():
+        from pyns.runtime.cgroups.null import NullDriver
+
+        return NullDriver(parent=parent)
     return driver_for(_topology(mountinfo), parent=parent, fs=fs)
