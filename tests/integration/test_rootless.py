@@ -57,12 +57,13 @@ class User:
 
     def __init__(self, name: str, home: str, pythonpath: str) -> None:
         self.name, self.home, self.pythonpath = name, home, pythonpath
+        self.env: dict[str, str] = {}
         pw = pwd.getpwnam(name)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
 
     def pyns(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         env = {"HOME": self.home, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": self.pythonpath,
-               "LANG": "C.UTF-8"}
+               "LANG": "C.UTF-8", **self.env}
         return subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--",
                                SYSTEM_PY, "-m", "pyns.cli.main", *args],
                               env=env, capture_output=True, timeout=timeout, cwd="/")
@@ -179,7 +180,8 @@ def test_what_needs_root_fails_with_the_reason(user):
     cases = [
         (["run", "--rm", "--network", "bridge", "busybox", "true"], "rootless: network mode bridge needs root"),
         (["run", "--rm", "-p", "8080:80", "busybox", "true"], "published ports are not available"),
-        (["run", "--rm", "-m", "64m", "busybox", "true"], "rootless: resource limits need cgroups"),
+        (["run", "--rm", "-m", "64m", "busybox", "true"], "rootless: resource limits need cgroups, and the cgroup "
+                                                          "parent 'pyns' is not delegated to this user"),
         (["--userns-remap", "default", "run", "--rm", "busybox", "true"], "rootless: --userns-remap needs root"),
     ]
     for args, msg in cases:
@@ -189,6 +191,42 @@ def test_what_needs_root_fails_with_the_reason(user):
         assert err.startswith("Error: ") and msg in err and err.count("\n") == 1, (args, err)
     # --network host works: the user's own network namespace, /sys bound from the host.
     assert "lo" in user.ok("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net").split()
+
+
+@pytest.fixture
+def delegated(user):
+    """A cgroup parent in every hierarchy, given to the user (what an admin or systemd does)."""
+    from pyns.runtime.cgroups import detect
+
+    name = f"pyns-test-rl-{user.name}"
+    dirs = [os.path.join(h, name) for h in detect().hierarchies()]
+    for d in dirs:
+        os.mkdir(d)
+        for p in [d, *(os.path.join(d, f) for f in os.listdir(d))]:
+            os.chown(p, user.uid, user.gid)
+    user.env["PYNS_CGROUP_PARENT"] = name
+    try:
+        yield dirs
+    finally:
+        for d in dirs:
+            for sub in sorted((os.path.join(d, x) for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))),
+                              reverse=True):
+                os.rmdir(sub)
+            os.rmdir(d)
+
+
+def test_limits_in_a_delegated_cgroup_tree(user, delegated):
+    user.ok("import", f"{user.home}/busybox.tar", "busybox:latest")
+    cid = user.ok("run", "-d", "--name", "lim", "-m", "64m", "--pids-limit", "50", "busybox", "sleep", "60").strip()
+    pid = int(user.ok("inspect", "-f", "{{.State.Pid}}", "lim"))
+    mem = next(d for d in delegated if "/memory/" in d)
+    pids = next(d for d in delegated if "/pids/" in d)
+    assert Path(mem, cid, "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
+    assert Path(pids, cid, "pids.max").read_text().strip() == "50"
+    assert str(pid) in Path(pids, cid, "cgroup.procs").read_text().split()
+    assert "sleep 60" in user.ok("top", "lim")
+    user.ok("rm", "-f", "lim")
+    assert all(not os.path.exists(os.path.join(d, cid)) for d in delegated)
 
 
 def test_escape_attempts_fail_rootless(user, tmp_path):

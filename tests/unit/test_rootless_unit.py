@@ -45,12 +45,15 @@ def test_bound_devices_and_userxattr_in_the_plan():
     assert t[t.index("overlay") + 1].endswith(",userxattr")
 
 
-def test_refusals_name_the_reason():
+def test_refusals_name_the_reason(monkeypatch):
+    import pyns.runtime.cgroups as cgroups
+
+    monkeypatch.setattr(cgroups, "detect", lambda: NullDriver(parent="pyns"))
     with pytest.raises(InvalidArgument, match="rootless: network mode bridge needs root"):
         rootless.check_container({"NetworkMode": "bridge"})
     with pytest.raises(InvalidArgument, match="rootless: network mode mynet needs root"):
         rootless.check_container({"NetworkMode": "mynet"})
-    with pytest.raises(InvalidArgument, match="resource limits need cgroups"):
+    with pytest.raises(InvalidArgument, match="the cgroup parent 'pyns' is not delegated"):
         rootless.check_container({"NetworkMode": "none", "PidsLimit": 10})
     rootless.check_container({"NetworkMode": "host", "Memory": 0})
 

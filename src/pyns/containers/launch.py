@@ -6,6 +6,7 @@ spawns and supervises it in the foreground. Both record the same state.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -108,10 +109,10 @@ class Launcher:
             hostname = None  # sharing the host's: never sethostname() it
         driver = detect()
         mount_list = defaults.base_mounts(sysfs_readonly=not privileged)
-        if driver.version:  # a rootless engine has no cgroup of its own to show
-            mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
         unprivileged = rootless.active()
-        if unprivileged:
+        if not unprivileged:  # a user namespace may not mount cgroup hierarchies
+            mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
+        else:
             mount_list = rootless_mounts(mount_list, namespaces)
             root.userxattr = True
         if "ipc" not in namespaces:
@@ -229,7 +230,10 @@ class Launcher:
         if stale.exists():
             stale.kill_all()
             stale.remove()
-        cgroup = driver.create(cid, resources_from_host_config(record["HostConfig"]))
+        resources = resources_from_host_config(record["HostConfig"])
+        if rootless.active():  # device rules need the host's root; its nodes are bound ones anyway
+            resources = dataclasses.replace(resources, devices_default=False)
+        cgroup = driver.create(cid, resources)
         try:
             spec = self.build_spec(cid, record, cgroup, detached)
             spec.winsize = winsize

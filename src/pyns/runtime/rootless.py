@@ -15,8 +15,9 @@ a second CLI can then exec into, stop or attach to what the first started.
 
 What needs the host's root is refused with an error naming why (see
 ``check_container``): bridge networks and published ports (a bridge and
-veths in the host's network namespace), resource limits (cgroups, which
-this user cannot manage unless a cgroup v2 tree is delegated to it),
+veths in the host's network namespace), resource limits unless a cgroup
+tree is delegated to the user (the cgroup parent exists in every
+hierarchy and belongs to it: cgroups/__init__.detect),
 --userns-remap (ids outside the user's own ranges).
 """
 from __future__ import annotations
@@ -181,5 +182,10 @@ def check_container(hc: dict) -> None:
                               "network namespace); use --network none or host")
     limits = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "CpusetCpus", "CpusetMems")
     if any(hc.get(k) for k in limits):
-        raise InvalidArgument("rootless: resource limits need cgroups, and no cgroup tree is delegated to this "
-                              "user here (cgroup v1); run without --memory/--cpus/--pids-limit/--cpuset-*")
+        from pyns.runtime.cgroups import detect
+
+        driver = detect()
+        if not driver.version:
+            raise InvalidArgument(
+                f"rootless: resource limits need cgroups, and the cgroup parent {driver.parent!r} is not "
+                "delegated to this user (PYNS_CGROUP_PARENT names one an admin made and gave to it)")

@@ -54,13 +54,15 @@ def detect(mountinfo: str = "/proc/self/mountinfo", *, parent: str | None = None
     """A V1Driver or V2Driver for the hierarchies ``mountinfo`` describes.
 
     Raises CgroupError when no usable cgroup filesystem is mounted. A
-    rootless engine, which cannot write the host's cgroups, gets a
-    NullDriver (no cgroup per container).
+    rootless engine uses the cgroup parent only when it is delegated to its
+    user (it exists and is writable in every hierarchy); otherwise it gets
+    a NullDriver (no cgroup per container, and no limits).
     """
     from pyns.runtime import rootless
 
-    if fs is None and mountinfo == "/proc/self/mountinfo" and rootless.active():
+    driver = driver_for(_topology(mountinfo), parent=parent, fs=fs)
+    if fs is None and mountinfo == "/proc/self/mountinfo" and rootless.active() and not driver.delegated():
         from pyns.runtime.cgroups.null import NullDriver
 
         return NullDriver(parent=parent)
-    return driver_for(_topology(mountinfo), parent=parent, fs=fs)
+    return driver

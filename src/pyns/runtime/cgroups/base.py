@@ -226,6 +226,17 @@ class CgroupDriver(ABC):
     def open(self, name: str) -> Cgroup:
         """A handle to ``<parent>/<name>`` without touching the filesystem."""
 
+    @abstractmethod
+    def hierarchies(self) -> list[str]:
+        """The mount points containers get a leaf in."""
+
+    def delegated(self) -> bool:
+        """Whether the parent exists and this process may make cgroups in it in
+        every hierarchy: how a rootless engine tells a tree an admin (or
+        systemd) delegated to its user from one it cannot touch."""
+        return all(os.access(os.path.join(h, *self._parent_parts), os.W_OK | os.X_OK)
+                   for h in self.hierarchies())
+
     def _validate(self, resources: Resources) -> None:
         """Docker's checks, against the CPUs and memory nodes our fs reports online."""
         resources.validate(online_cpus=self.fs.online("cpu"), online_mems=self.fs.online("node") or "0")

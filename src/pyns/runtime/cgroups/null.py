@@ -1,4 +1,5 @@
-"""No cgroups: what a rootless engine uses when no cgroup tree is delegated to it.
+"""No cgroups: what a rootless engine uses when no cgroup tree is delegated to it
+(the parent, $PYNS_CGROUP_PARENT or "pyns", is not there or not its own).
 
 Containers still get every namespace; they just share the user's cgroup.
 Killing them does not need a cgroup either: the container's init is pid 1
@@ -13,6 +14,9 @@ from pyns.runtime.cgroups.resources import Resources
 
 class NullDriver(CgroupDriver):
     version = 0
+
+    def hierarchies(self) -> list[str]:
+        return []
 
     def create(self, name: str, resources: Resources = Resources()) -> Cgroup:
         return self.open(name)

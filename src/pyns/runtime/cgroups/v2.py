@@ -45,6 +45,9 @@ class V2Driver(CgroupDriver):
         super().__init__(parent=parent, fs=fs)
         self.root = root
 
+    def hierarchies(self) -> list[str]:
+        return [self.root]
+
     def open(self, name: str) -> V2Cgroup:
         check_name(name)
         return self._handle(name)
