@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from pyns.bench import events
 from tests.conftest import needs_root
 
@@ -45,11 +47,24 @@ def assert_phases(phases: list[dict], extra: tuple[str, ...] = ()) -> None:
         assert p["min_ms"] <= p["p50_ms"] <= p["max_ms"] and p["n"] >= 1
 
 
+def peers_here(network: str = "none") -> list[str]:
+    """The peers that can run here, in --compare order (docker/podman: only with a daemon that answers)."""
+    from pyns.bench.peers import PEERS, availability
+
+    return [p for p in PEERS if availability(p, network) is None]
+
+
+def docker_images(prefix: str) -> list[str]:
+    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                         text=True, check=True, timeout=60)
+    return [i for i in out.stdout.split() if i.startswith(prefix)]
+
+
 def test_startup_library_side_by_side_with_every_peer(root, busybox):
     before = bench_cgroups()
     d = bench_json("startup", "--runs", "2", "--warmup", "1", "--root", str(root), "--image", busybox,
                    "--compare", "runc,crun,docker,podman")
-    ran = {"pyns", "floor"} | {p for p in ("runc", "crun") if shutil.which(p)}
+    ran = {"pyns", "floor", *peers_here()}
     assert set(d["contenders"]) == ran
     for name in ran:
         assert len(d["contenders"][name]["runs_ms"]) == 2
@@ -64,6 +79,34 @@ def test_startup_library_side_by_side_with_every_peer(root, busybox):
     assert d["command"] == ["/bin/true"] and d["network"] == "none" and d["via"] == "library"
     assert d["context"]["root"] == str(root)
     assert bench_cgroups() <= before
+    if "docker" in ran:  # the target's peer: a speed-up, judged only via the CLI
+        assert d["target"]["peer"] == "docker" and d["target"]["met"] is None
+        assert any(n.startswith("docker: `docker run --rm --network none") for n in d["notes"])
+    else:
+        assert d["target"] is None
+
+
+def test_startup_via_cli_beside_docker_judges_the_target(root, busybox):
+    if "docker" not in peers_here():
+        pytest.skip("no docker daemon answers here (see the README's Benchmarks section)")
+    before = docker_images("pyns-bench:")
+    d = bench_json("startup", "--runs", "1", "--warmup", "0", "--via", "cli", "--root", str(root),
+                   "--image", busybox, "--compare", "docker")
+    assert set(d["contenders"]) == {"pyns", "floor", "docker"}
+    t = d["target"]
+    assert t["applies"] and isinstance(t["met"], bool) and t["speedup_p50"] > 0
+    assert docker_images("pyns-bench:") == before  # the imported image went with the benchmark
+
+
+def test_docker_without_a_bridge_network_is_skipped_for_bridge(root, busybox):
+    from pyns.bench.peers import availability
+
+    if "docker" not in peers_here() or availability("docker", "bridge") is None:
+        pytest.skip("needs a docker daemon started with --bridge=none")
+    d = bench_json("startup", "--runs", "1", "--warmup", "0", "--network", "bridge", "--root", str(root),
+                   "--image", busybox, "--compare", "docker")
+    assert "docker" not in d["contenders"]
+    assert "no 'bridge' network" in {s["name"]: s["reason"] for s in d["skipped"]}["docker"]
 
 
 def test_startup_text_via_cli_reports_every_phase(root, busybox):
@@ -99,7 +142,7 @@ def test_throughput_beside_every_peer_json(root, busybox):
     before = bench_cgroups()
     d = bench_json("throughput", "--count", "3", "--warmup", "1", "--root", str(root), "--image", busybox,
                    "--compare", "runc,crun,docker,podman")
-    ran = ["pyns"] + [p for p in ("runc", "crun") if shutil.which(p)]
+    ran = ["pyns", *peers_here()]
     assert list(d["contenders"])[:len(ran)] == ran  # pyns first, then the peers in the order given
     for c in d["contenders"].values():
         assert len(c["each_ms"]) == 3 and c["per_container_ms"]["n"] == 3

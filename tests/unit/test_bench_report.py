@@ -60,6 +60,42 @@ def test_startup_text_shows_tables_every_phase_and_notes():
     assert header.split()[-5:] == ["min", "p50", "p90", "max", "mean"]
 
 
+def docker_result(via: str, docker_ms: tuple[float, float]) -> StartupResult:
+    """pyns takes 10 and 20 ms (the synthetic traces' span is len(EVENT_NAMES) - 1 ms; scaled here)."""
+    r = startup_result()
+    r.options = StartupOptions(runs=2, warmup=0, via=via, compare=("docker",))
+    r.traces["pyns"] = [{"begin": 0, "end": 10_000_000}, {"begin": 0, "end": 20_000_000}]
+    r.traces["docker"] = [{"begin": 0, "end": int(ms * 1e6)} for ms in docker_ms]
+    r.skipped = []
+    return r
+
+
+def test_startup_target_is_judged_via_the_cli():
+    d = report.startup_dict(docker_result("cli", (50.0, 300.0)))  # 5x and 15x: p50 10x, the factor exactly
+    t = d["target"]
+    assert t["peer"] == "docker" and t["factor"] == 10.0 and t["speedup_p50"] == 10.0
+    assert t["applies"] and t["met"] is True
+    assert "target: pyns run >= 10x faster than docker run (CLI to CLI, network none): " \
+           "docker / pyns per round, p50: 10.00x, met" in report.startup_text(d)
+    t = report.startup_dict(docker_result("cli", (40.0, 300.0)))["target"]
+    assert t["speedup_p50"] == 9.5 and t["met"] is False
+
+
+def test_startup_target_through_the_library_is_only_a_speedup():
+    d = report.startup_dict(docker_result("library", (400.0, 400.0)))
+    assert d["target"]["applies"] is False and d["target"]["met"] is None
+    text = report.startup_text(d)
+    assert "docker / pyns per round, p50: 30.00x (the 10x target is for --via cli --network none)" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("docker / pyns"))
+    assert not line.startswith("target") and "met" not in line.split("(")[0]
+
+
+def test_startup_without_docker_has_no_target():
+    d = report.startup_dict(startup_result())
+    assert d["target"] is None
+    assert "target" not in report.startup_text(d)
+
+
 def density_result() -> DensityResult:
     r = DensityResult(DensityOptions(count=2), start_ms=[20.0, 30.0], stop_ms=[5.0, 6.0], remove_ms=[3.0, 4.0],
                       wall_ms={"start": 50.0, "stop": 11.0, "remove": 7.0}, context=CONTEXT)

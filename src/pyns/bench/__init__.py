@@ -13,6 +13,7 @@ to the hot path. Modules, bottom up:
 ``floor``      the physical floor: a bare clone + execve + wait
 ``bundle``     an image's merged root filesystem, cached, for OCI peers
 ``oci``        an OCI config.json made from the Spec pyns itself would run
+``engines``    docker and podman asked through their clients: can they run it, which versions ran
 ``peers``      runc, crun (OCI bundles), docker, podman (their CLIs), and the host set-up they need
 ``startup``    the start-up benchmark: pyns, floor and peers, alternating
 ``throughput`` containers per second, one after another: each contender's batch

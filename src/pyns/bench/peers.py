@@ -11,7 +11,9 @@ the runtime starts and torn down after it, also inside the timed window,
 so the peer's figure is "runtime + the same network work".
 
 docker and podman are driven through their CLIs on an image imported from
-the same root filesystem; a client without a daemon is skipped with a note.
+the same root filesystem; a client without a daemon, or one that would
+run a different network than asked (see ``engines``), is skipped with a
+note, and the versions and storage that ran are noted beside the numbers.
 Every benchmark that compares (start-up, throughput) sets its peers up,
 checks their names, describes them and prepares the host for crun here,
 so they all compare against the same thing.
@@ -28,13 +30,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
-from pyns.bench import oci
+from pyns.bench import engines, oci
 from pyns.bench.bundle import merged_rootfs
 from pyns.bench.workspace import Workspace
 from pyns.errors import InvalidArgument, PynsError
 
 OCI_RUNTIMES = ("runc", "crun")
-CLI_ENGINES = ("docker", "podman")
+CLI_ENGINES = engines.CLI_ENGINES
 PEERS = OCI_RUNTIMES + CLI_ENGINES
 STATE_BASE = "/run/pyns-bench"  # runtimes' state: tmpfs, like their default /run/<runtime>
 
@@ -194,11 +196,14 @@ class CliPeer:
         rootfs = merged_rootfs(ctx.ws.layers(), os.path.join(ctx.ws.scratch, "bundles"), ctx.ws.image_id)
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         try:
-            subprocess.run([self.binary, "import", "-", self.image], stdin=tar.stdout, capture_output=True,
-                           check=True, timeout=300)
+            imported = subprocess.run([self.binary, "import", "-", self.image], stdin=tar.stdout,
+                                      capture_output=True, check=False, timeout=300)
         finally:
             tar.stdout.close()  # type: ignore[union-attr]
             tar.wait()
+        if imported.returncode != 0:
+            raise PynsError(f"bench: {name} import of the image's root filesystem failed ({imported.returncode}): "
+                            f"{imported.stderr.decode(errors='replace').strip()}")
 
     def run(self) -> dict[str, int]:
         begin, end = _timed([self.binary, "run", "--rm", "--network", self.ctx.network, self.image,
@@ -209,20 +214,14 @@ class CliPeer:
         subprocess.run([self.binary, "rmi", "-f", self.image], capture_output=True, timeout=60, check=False)
 
 
-def availability(name: str) -> str | None:
-    """Why a peer cannot run here (None: it can)."""
+def availability(name: str, network: str = "none") -> str | None:
+    """Why a peer cannot run a container with this network mode here (None: it can)."""
     if name not in PEERS:
         return f"unknown peer (known: {', '.join(PEERS)})"
-    if not shutil.which(name):
+    binary = shutil.which(name)
+    if not binary:
         return "not installed"
-    if name in CLI_ENGINES:
-        try:
-            probe = subprocess.run([name, "info"], capture_output=True, timeout=15, check=False)
-        except subprocess.TimeoutExpired:
-            return "client installed, the daemon does not answer"
-        if probe.returncode != 0:
-            return "client installed, no daemon answers"
-    return None
+    return engines.unavailable(name, binary, network) if name in CLI_ENGINES else None
 
 
 def make_peer(name: str, ctx: PeerContext) -> Peer:
@@ -246,7 +245,7 @@ def add_peers(runners: list[Any], ws: Workspace, names: Sequence[str], argv: lis
     skipped: list[Skipped] = []
     ctx = None
     for name in names:
-        why = availability(name)
+        why = availability(name, network)
         if why:
             skipped.append(Skipped(name, why))
             continue
@@ -256,15 +255,17 @@ def add_peers(runners: list[Any], ws: Workspace, names: Sequence[str], argv: lis
 
 
 def notes(names: Sequence[str], network: str) -> list[str]:
-    """What a reader must know about how the peers that ran were driven."""
-    if not any(n in OCI_RUNTIMES for n in names):
-        return []
-    out = [("runc/crun: an OCI bundle from pyns's own spec for the container (same process, "
-            "namespaces, mounts, masks, devices, seccomp, a cgroup each) on a plain copy of the "
-            "image's root (no overlay mount per run); config.json written per run; their state in "
-            f"{STATE_BASE} (tmpfs, as their default /run/<name>)")]
-    if network == "bridge":
-        out.append("runc/crun, bridge: netns + veth made and torn down by pyns's network layer, timed")
+    """What a reader must know about how the peers that ran were driven (asks the CLI engines for versions)."""
+    out = []
+    if any(n in OCI_RUNTIMES for n in names):
+        out.append("runc/crun: an OCI bundle from pyns's own spec for the container (same process, "
+                   "namespaces, mounts, masks, devices, seccomp, a cgroup each) on a plain copy of the "
+                   "image's root (no overlay mount per run); config.json written per run; their state in "
+                   f"{STATE_BASE} (tmpfs, as their default /run/<name>)")
+        if network == "bridge":
+            out.append("runc/crun, bridge: netns + veth made and torn down by pyns's network layer, timed")
+    out += [(f"{n}: `{n} run --rm --network {network} IMAGE ...` through its CLI on the same root filesystem "
+             f"(`{n} import`); {engines.describe(n, shutil.which(n) or n)}") for n in names if n in CLI_ENGINES]
     return out
 
 

@@ -31,6 +31,25 @@ def _phase_rows(traces: list[dict[str, int]]) -> list[dict[str, Any]]:
              "n": s.n, "at_p50_ms": at} for name, s, at in breakdown(traces)]
 
 
+def startup_target(result: Any) -> dict[str, Any] | None:
+    """How many times faster pyns started than the target's peer, per round (None: the peer did not run).
+
+    "met" is only judged for the configuration the target names (via CLI,
+    network none); elsewhere the speed-up is informative and "met" is None.
+    """
+    from pyns.bench.startup import TARGET_FACTOR, TARGET_NETWORK, TARGET_PEER, TARGET_VIA
+
+    if TARGET_PEER not in result.traces:
+        return None
+    speedups = ratios(result.totals_ms(TARGET_PEER), result.totals_ms("pyns"))
+    if not speedups:
+        return None
+    p50 = summarize(speedups).p50
+    applies = result.options.via == TARGET_VIA and result.options.network == TARGET_NETWORK
+    return {"peer": TARGET_PEER, "factor": TARGET_FACTOR, "via": TARGET_VIA, "network": TARGET_NETWORK,
+            "speedup_p50": p50, "applies": applies, "met": p50 >= TARGET_FACTOR if applies else None}
+
+
 def startup_dict(result: Any) -> dict[str, Any]:
     """A StartupResult as plain data."""
     opts = result.options
@@ -49,6 +68,7 @@ def startup_dict(result: Any) -> dict[str, Any]:
         "context": result.context,
         "contenders": contenders,
         "ratios": rel,
+        "target": startup_target(result),
         "phases": _phase_rows(result.traces["pyns"]),
         "floor_phases": _phase_rows(result.traces["floor"]),
         "floor_argv": result.floor_argv,
@@ -98,6 +118,7 @@ def startup_text(d: dict[str, Any]) -> str:
     lines.append("")
     lines += table("pyns / other, per round", [(f"pyns / {k}", v) for k, v in d["ratios"].items()],
                    SUMMARY_COLS[:4])
+    lines += _startup_target_lines(d.get("target"))
     lines.append("")
     lines += table("pyns phases, ms (each since the previous event)", [(r["label"], r) for r in d["phases"]],
                    PHASE_COLS, ".3f")
@@ -106,6 +127,16 @@ def startup_text(d: dict[str, Any]) -> str:
                  "own binary), wait; no cgroup, no root filesystem")
     lines += _footer(d)
     return "\n".join(lines) + "\n"
+
+
+def _startup_target_lines(t: dict[str, Any] | None) -> list[str]:
+    if not t:
+        return []
+    got = f"{t['peer']} / pyns per round, p50: {t['speedup_p50']:.2f}x"
+    if t["applies"]:
+        return [f"target: pyns run >= {t['factor']:g}x faster than {t['peer']} run (CLI to CLI, network "
+                f"{t['network']}): {got}, {'met' if t['met'] else 'not met'}"]
+    return [f"{got} (the {t['factor']:g}x target is for --via {t['via']} --network {t['network']})"]
 
 
 def _mean(values: list[int]) -> float:

@@ -41,14 +41,21 @@ class Workspace:
 
     def filesystem(self) -> str:
         """The type of the filesystem the root is on (ext4, tmpfs, ...): it moves create/remove times."""
-        best, kind = "", "?"
-        with open("/proc/self/mountinfo", encoding="utf-8") as f:
-            for line in f:
-                fields = line.split()
-                mount_point, fstype = fields[4], fields[fields.index("-") + 1]
-                if (self.root + "/").startswith(mount_point.rstrip("/") + "/") and len(mount_point) >= len(best):
-                    best, kind = mount_point, fstype
-        return kind
+        return filesystem_of(self.root)
+
+
+def filesystem_of(path: str, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """The type of the filesystem holding path (the longest mount point above it), '?' if none."""
+    best, kind = "", "?"
+    with open(mountinfo, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if "-" not in fields:
+                continue
+            mount_point, fstype = fields[4], fields[fields.index("-") + 1]
+            if (path.rstrip("/") + "/").startswith(mount_point.rstrip("/") + "/") and len(mount_point) >= len(best):
+                best, kind = mount_point, fstype
+    return kind
 
 
 def free_subnets(count: int = 1, pool: str = "10.200.0.0/13", prefix: int = 24) -> list[str]:
