@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyns.containers.config import checked_sysctls
-from pyns.containers.mounts import owned_by_root
+from pyns.containers.userns import owned_by_root
 from pyns.errors import InvalidArgument
 from pyns.runtime import defaults, idmap
 from pyns.runtime.idmap import IdMap

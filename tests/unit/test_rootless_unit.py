@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pyns.containers.launch import rootless_mounts
+from pyns.containers.userns import rootless_mounts
 from pyns.errors import InvalidArgument, PynsError
 from pyns.runtime import defaults, rootless
 from pyns.runtime.cgroups.null import NullDriver

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from pyns import options
 from pyns.containers import mounts as mounts_mod
 from pyns.containers.rootfs_files import read_file
-from pyns.containers import networking
+from pyns.containers import networking, userns
 from pyns.containers.config import resources_from_host_config, seccomp_profile
 from pyns.containers.status import now_rfc3339
 from pyns.containers.store import ContainerStore
@@ -27,7 +27,6 @@ from pyns.runtime import capabilities, defaults, native, procs, rootless
 from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
-from pyns.runtime.idmap import IdMap
 from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
 
 
@@ -83,7 +82,7 @@ class Launcher:
         _, layers = self.image_and_layers(record["Image"])
         layers = list(layers) or [self.empty_layer()]
         upper, work = os.path.join(cdir, "diff"), os.path.join(cdir, "work")
-        idmap, lowers, idmapped = self.remapped_layers(record, layers)
+        idmap, lowers, idmapped = userns.remapped_layers(self.root, record, layers)
         root = Root(path=os.path.join(cdir, "rootfs"), layers=lowers, upper=upper, work=work,
                     readonly=bool(hc.get("ReadonlyRootfs")))
 
@@ -113,7 +112,7 @@ class Launcher:
         if not unprivileged:  # a user namespace may not mount cgroup hierarchies
             mount_list += defaults.cgroup_mounts(driver.version, _v1_hierarchies(driver))
         else:
-            mount_list = rootless_mounts(mount_list, namespaces)
+            mount_list = userns.rootless_mounts(mount_list, namespaces)
             root.userxattr = True
         if "ipc" not in namespaces:
             mount_list = [m for m in mount_list if m.destination not in ("/dev/shm", "/dev/mqueue")]
@@ -122,7 +121,7 @@ class Launcher:
         mount_list += mounts_mod.resolve(self.root, hc).mounts
         mount_list += init_mount
         if idmap:
-            mount_list = mounts_mod.owned_by_root(mount_list, idmap)
+            mount_list = userns.owned_by_root(mount_list, idmap)
 
         return Spec(
             process=process,
@@ -145,20 +144,10 @@ class Launcher:
             attach_socket=ATTACH_SOCKET if detached else None,
             idmap=idmap,
             idmapped_dirs=idmapped,
-            sysctls={**(net_sysctls(unprivileged) if "network" in namespaces and not network_mode.startswith("container:")
+            sysctls={**(userns.net_sysctls(unprivileged) if "network" in namespaces and not network_mode.startswith("container:")
                         else {}), **(hc.get("Sysctls") or {})},
             bind_devices=unprivileged,
         )
-
-    def remapped_layers(self, record: dict[str, Any], layers: list[str]) -> tuple[IdMap | None, list[str], list[str]]:
-        """(the container's id map, its lower dirs, the dirs to idmap): the layers
-        as they are for an unmapped container, else as remapped.py provides them."""
-        idmap = IdMap.from_record(record.get("UsernsRemap"))
-        if idmap is None:
-            return None, layers, []
-        from pyns.images import remapped
-
-        return (idmap, *remapped.lower_dirs(self.root, layers, idmap))
 
     def _on_exit(self, cid: str, hc: dict[str, Any]) -> list[str]:
         run_root = os.path.dirname(self.store.locks)
@@ -241,7 +230,7 @@ class Launcher:
             self.join_network(cid, record, spec)
             self.mark("netns")
             if spec.idmap:  # what the container's root must own, as docker chowns it
-                give_to_root(spec.idmap, self.store.path(cid, "diff"),
+                userns.give_to_root(spec.idmap, self.store.path(cid, "diff"),
                              *(m.source for m in spec.mounts if m.source and m.source.startswith(self.store.path(cid))))
             plan_bytes = build_plan(spec)
             if detached:  # the monitor reads it; an attached run hands it over in memory
@@ -349,38 +338,6 @@ class Launcher:
         state["Error"] = str(e)
         state["ExitCode"] = getattr(e, "exit_code", 125)
         self.store.save_state(cid, state)
-
-
-def rootless_mounts(mounts: list[Mount], namespaces: frozenset[str]) -> list[Mount]:
-    """A rootless container may mount proc and sysfs only for namespaces its user
-    namespace owns: sharing the host's pid or network namespace, it gets the
-    host's /proc or /sys bound (read-only for /sys) instead, as runc does."""
-    out = []
-    for m in mounts:
-        if m.type == "proc" and "pid" not in namespaces:
-            m = Mount("/proc", "bind", "/proc", ["rbind", "nosuid", "noexec", "nodev"])
-        elif m.type == "sysfs" and "network" not in namespaces:
-            m = Mount("/sys", "bind", "/sys", ["rbind", "ro", "nosuid", "noexec", "nodev"])
-        out.append(m)
-    return out
-
-
-def net_sysctls(unprivileged: bool) -> dict[str, str]:
-    """docker's defaults; rootless, the ping range can only name the gids it maps."""
-    if not unprivileged:
-        return dict(defaults.NET_SYSCTLS)
-    with open("/proc/self/gid_map", encoding="ascii") as f:
-        mapped = sum(int(line.split()[2]) for line in f if line.strip())
-    return {**defaults.NET_SYSCTLS, "net.ipv4.ping_group_range": f"0 {max(mapped - 1, 0)}"}
-
-
-def give_to_root(idmap: IdMap, *paths: str) -> None:
-    """chown paths (the upper dir, /etc/hosts & co) to the mapped root, if not yet."""
-    uid, gid = idmap.host_uid(0), idmap.host_gid(0)
-    for path in paths:
-        st = os.lstat(path)
-        if (st.st_uid, st.st_gid) != (uid, gid):
-            os.lchown(path, uid, gid)
 
 
 def write_timings(path: str, marks: dict[str, int]) -> None:

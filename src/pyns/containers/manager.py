@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from pyns import options
 from pyns.containers import config as config_mod
-from pyns.containers import networking
+from pyns.containers import networking, userns
 from pyns.containers import status as status_mod
 from pyns.containers.launch import Launcher
 from pyns.containers.status import now_rfc3339
@@ -420,7 +420,7 @@ class ContainerManager:
         """
         record = self.store.config(cid)
         _, layers = self.launcher.image_and_layers(record["Image"])
-        idmap, lowers, idmapped = self.launcher.remapped_layers(record, list(layers) or [self.launcher.empty_layer()])
+        idmap, lowers, idmapped = userns.remapped_layers(self.root, record, list(layers) or [self.launcher.empty_layer()])
         cdir = self.store.path(cid)
         root = Root(path=os.path.join(cdir, "rootfs"), layers=lowers, upper=None, work=None, pivot=False)
         if os.listdir(os.path.join(cdir, "diff")):

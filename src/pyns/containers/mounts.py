@@ -14,7 +14,6 @@ from typing import Any, Mapping
 
 from pyns import options
 from pyns.errors import InvalidArgument
-from pyns.runtime.idmap import IdMap
 from pyns.runtime.spec import Mount
 
 
@@ -64,23 +63,6 @@ def resolve(root: str, host_config: Mapping[str, Any]) -> ResolvedMounts:
                         "RW": "ro" not in opts, "Propagation": ""})
     mounts.sort(key=lambda m: m[0].count("/") if m[0] != "/" else 0)
     return ResolvedMounts([m for _, m in mounts], inspect)
-
-
-def owned_by_root(mounts: list[Mount], idmap: IdMap) -> list[Mount]:
-    """The mounts of a remapped container: the child mounts them as host root,
-    so tmpfs roots get the mapped root as owner and devpts the mapped tty
-    group, or the container's root could not write its own /dev."""
-    uid, gid = idmap.host_uid(0), idmap.host_gid(0)
-    out = []
-    for m in mounts:
-        opts = list(m.options)
-        if m.type == "tmpfs" and not m.destination.startswith("/sys") \
-                and "remount" not in opts and not any(o.startswith(("uid=", "gid=")) for o in opts):
-            opts += [f"uid={uid}", f"gid={gid}"]
-        elif m.type == "devpts":
-            opts = [f"gid={idmap.host_gid(int(o[4:]))}" if o.startswith("gid=") else o for o in opts]
-        out.append(Mount(m.destination, m.type, m.source, opts))
-    return out
 
 
 def etc_files(container_dir: str, hostname: str, network_mode: str) -> list[Mount]:
