@@ -94,11 +94,27 @@ def test_nft_rewrites_its_hooks_once_per_process_even_on_an_existing_table(monke
         return '{"nftables": []}' if listing else ""
 
     monkeypatch.setattr(nft, "run_nft", fake_run)
+    monkeypatch.setattr(nft.nfnl, "chain_comments", lambda table, chain: [])
     fw = nft.NftFirewall("pyns-t")
-    assert fw.tags(NETWORK_MARKER_CHAIN) == set()  # the table exists (the listing succeeded)
+    assert fw.tags(NETWORK_MARKER_CHAIN) == set()  # the table exists (its chain was read, empty)
     rules = forward_rules([Forward("tcp", "", 8080, "10.1.0.2", 80)])
     fw.add("pyns:ctr:a", rules)
     fw.add("pyns:ctr:b", rules)
-    assert "flush chain ip pyns-t nat_pre" in scripts[1]
-    assert "ip daddr != 127.0.0.0/8 fib daddr type local jump publish" in scripts[1]
-    assert "flush chain" not in scripts[2] and "pyns:ctr:b" in scripts[2]
+    assert "flush chain ip pyns-t nat_pre" in scripts[0]
+    assert "ip daddr != 127.0.0.0/8 fib daddr type local jump publish" in scripts[0]
+    assert "flush chain" not in scripts[1] and "pyns:ctr:b" in scripts[1]
+
+
+def test_nft_writes_its_table_again_when_the_check_finds_it_gone(monkeypatch) -> None:
+    """A flushed ruleset after this process wrote the hooks: the next addition recreates the table."""
+    scripts: list[str] = []
+    monkeypatch.setattr(nft, "run_nft", lambda commands, listing=False: scripts.append(commands) or "")
+    found: dict[str, list[str] | None] = {"comments": ["pyns:net:x", "other"]}
+    monkeypatch.setattr(nft.nfnl, "chain_comments", lambda table, chain: found["comments"])
+    fw = nft.NftFirewall("pyns-t")
+    fw.add("pyns:net:x", [])
+    assert fw.tags(NETWORK_MARKER_CHAIN) == {"pyns:net:x"}
+    found["comments"] = None  # no table any more
+    assert fw.tags(NETWORK_MARKER_CHAIN) == set()
+    fw.add("pyns:net:x", [])
+    assert "add table ip pyns-t" in scripts[1]

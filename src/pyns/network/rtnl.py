@@ -8,6 +8,9 @@ Netlink is a stable kernel ABI; the few messages below are all pyns sends.
 
 Every request asks for an ACK and raises :class:`NetlinkError` (an
 ``OSError`` with the kernel's errno) when the kernel refuses it.
+:meth:`Rtnl.batch` sends several requests in one ``send``: the kernel
+handles them in order and answers each, so configuring a container's
+interfaces takes two round trips instead of one per request.
 """
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ RTM_NEWROUTE, RTM_GETROUTE = 24, 26
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_DUMP, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x100, 0x200, 0x400
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = 1, 3, 10, 18, 28
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_EXT_MASK = 1, 3, 10, 18, 28, 29
+RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_GATEWAY = 1, 5
@@ -66,7 +70,31 @@ def ifinfo(index: int = 0, up: bool = False) -> bytes:
     return _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP if up else 0)
 
 
-def _attrs(data: bytes) -> Iterator[tuple[int, bytes]]:
+def get_link(name: str) -> bytes:
+    """RTM_GETLINK's body for the link called name (without its statistics: a third of the answer)."""
+    return ifinfo() + attr(IFLA_IFNAME, _cstr(name)) + attr(IFLA_EXT_MASK, struct.pack("=I", RTEXT_FILTER_SKIP_STATS))
+
+
+def link_of(payload: bytes) -> tuple[int, int]:
+    """(index, flags) of an RTM_NEWLINK answer."""
+    _, _, index, flags, _ = _IFINFO.unpack_from(payload)
+    return index, flags
+
+
+def address(index: int, ip: str, prefixlen: int) -> bytes:
+    """RTM_NEWADDR's body: ip/prefixlen on link index."""
+    raw = socket.inet_aton(ip)
+    return _IFADDR.pack(socket.AF_INET, prefixlen, 0, 0, index) + attr(IFA_LOCAL, raw) + attr(IFA_ADDRESS, raw)
+
+
+def default_route(gateway: str) -> bytes:
+    """RTM_NEWROUTE's body: the main table's default route via gateway."""
+    return (_RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
+            + attr(RTA_GATEWAY, socket.inet_aton(gateway)))
+
+
+def attrs(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(type, payload) of each attribute in data (nested-flag bits cleared)."""
     pos = 0
     while pos + _ATTR.size <= len(data):
         length, kind = _ATTR.unpack_from(data, pos)
@@ -76,14 +104,34 @@ def _attrs(data: bytes) -> Iterator[tuple[int, bytes]]:
         pos += _align(length)
 
 
+def message(kind: int, flags: int, seq: int, body: bytes) -> bytes:
+    """One netlink request (NLM_F_REQUEST added)."""
+    return _HDR.pack(_HDR.size + len(body), kind, flags | NLM_F_REQUEST, seq, 0) + body
+
+
+def messages(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """(type, flags, sequence number, payload) of each message in one datagram."""
+    pos = 0
+    while pos + _HDR.size <= len(data):
+        length, kind, flags, seq, _ = _HDR.unpack_from(data, pos)
+        yield kind, flags, seq, data[pos + _HDR.size:pos + length]
+        pos += _align(length)
+
+
+def error_of(payload: bytes) -> int:
+    """The errno an NLMSG_ERROR carries (0: an ACK)."""
+    return -struct.unpack_from("=i", payload)[0]
+
+
 class Rtnl:
-    """A NETLINK_ROUTE socket (of the namespace it was created in).
+    """A NETLINK_ROUTE socket (of the namespace it was created in); another
+    netlink protocol if asked (the firewall's nf_tables reads use it).
 
     One request at a time per socket (a lock), so threads may share one.
     """
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+    def __init__(self, protocol: int = NETLINK_ROUTE) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
         self.sock.bind((0, 0))
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
@@ -99,22 +147,17 @@ class Rtnl:
 
     def _send(self, kind: int, flags: int, body: bytes) -> int:
         seq = next(self._seq)
-        self.sock.send(_HDR.pack(_HDR.size + len(body), kind, flags | NLM_F_REQUEST, seq, 0) + body)
+        self.sock.send(message(kind, flags, seq, body))
         return seq
 
     def _replies(self, seq: int) -> Iterator[tuple[int, bytes]]:
         """(type, payload) of the answers to seq until the ACK/DONE; raises on an error."""
         while True:
-            data = self.sock.recv(65536)
-            pos = 0
-            while pos + _HDR.size <= len(data):
-                length, kind, flags, mseq, _ = _HDR.unpack_from(data, pos)
-                payload = data[pos + _HDR.size:pos + length]
-                pos += _align(length)
+            for kind, flags, mseq, payload in messages(self.sock.recv(65536)):
                 if mseq != seq:
                     continue
                 if kind == NLMSG_ERROR:
-                    code = -struct.unpack_from("=i", payload)[0]
+                    code = error_of(payload)
                     if code:
                         raise NetlinkError(code, os.strerror(code))
                     return
@@ -124,24 +167,57 @@ class Rtnl:
                 if not flags & NLM_F_MULTI:
                     return
 
-    def _exchange(self, kind: int, flags: int, body: bytes) -> list[bytes]:
+    def query(self, kind: int, flags: int, body: bytes) -> list[bytes]:
         """Send one request, return the payloads of its answers (raises NetlinkError)."""
         with self._lock:
             return [p for _, p in self._replies(self._send(kind, flags, body))]
 
+
     def request(self, kind: int, body: bytes, flags: int = 0) -> None:
         """Send a request and wait for its ACK."""
-        self._exchange(kind, flags | NLM_F_ACK, body)
+        self.query(kind, flags | NLM_F_ACK, body)
+
+    def batch(self, requests: list[tuple[int, int, bytes]]) -> list[list[bytes] | NetlinkError]:
+        """Send (kind, flags, body) requests in one send, each with an ACK; per
+        request, in order, the payloads answering it or the NetlinkError it got.
+        The kernel goes on with the next request after one fails."""
+        with self._lock:
+            seqs = [next(self._seq) for _ in requests]
+            self.sock.send(b"".join(message(kind, flags | NLM_F_ACK, seq, body)
+                                    for seq, (kind, flags, body) in zip(seqs, requests)))
+            answers: dict[int, list[bytes] | NetlinkError] = {seq: [] for seq in seqs}
+            pending = set(seqs)
+            while pending:
+                for kind, _, mseq, payload in messages(self.sock.recv(65536)):
+                    if mseq not in pending:
+                        continue
+                    if kind == NLMSG_ERROR:
+                        code = error_of(payload)
+                        if code:
+                            answers[mseq] = NetlinkError(code, os.strerror(code))
+                        pending.discard(mseq)
+                    elif kind == NLMSG_DONE:
+                        pending.discard(mseq)
+                    else:
+                        answer = answers[mseq]
+                        if isinstance(answer, list):
+                            answer.append(payload)
+            return [answers[seq] for seq in seqs]
 
     # links -------------------------------------------------------------
-    def link_index(self, name: str) -> int | None:
+    def link(self, name: str) -> tuple[int, int] | None:
+        """(index, flags) of the link called name; None if there is none."""
         try:
-            answers = self._exchange(RTM_GETLINK, 0, ifinfo() + attr(IFLA_IFNAME, _cstr(name)))
+            answers = self.query(RTM_GETLINK, 0, get_link(name))
         except NetlinkError as e:
             if e.errno in (errno.ENODEV, errno.ENOENT):
                 return None
             raise
-        return _IFINFO.unpack_from(answers[0])[2] if answers else None
+        return link_of(answers[0]) if answers else None
+
+    def link_index(self, name: str) -> int | None:
+        found = self.link(name)
+        return found[0] if found else None
 
     def set_up(self, index: int) -> None:
         self.request(RTM_NEWLINK, ifinfo(index, up=True))
@@ -176,10 +252,8 @@ class Rtnl:
     # addresses and routes ----------------------------------------------
     def add_address(self, index: int, ip: str, prefixlen: int) -> bool:
         """Add ip/prefixlen to a link; False if it already had it."""
-        raw = socket.inet_aton(ip)
-        body = _IFADDR.pack(socket.AF_INET, prefixlen, 0, 0, index) + attr(IFA_LOCAL, raw) + attr(IFA_ADDRESS, raw)
         try:
-            self.request(RTM_NEWADDR, body, NLM_F_CREATE | NLM_F_EXCL)
+            self.request(RTM_NEWADDR, address(index, ip, prefixlen), NLM_F_CREATE | NLM_F_EXCL)
         except NetlinkError as e:
             if e.errno == errno.EEXIST:
                 return False
@@ -187,16 +261,14 @@ class Rtnl:
         return True
 
     def set_default_route(self, gateway: str) -> None:
-        body = (_RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
-                + attr(RTA_GATEWAY, socket.inet_aton(gateway)))
-        self.request(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_REPLACE)
+        self.request(RTM_NEWROUTE, default_route(gateway), NLM_F_CREATE | NLM_F_REPLACE)
 
     def route_destinations(self) -> list[tuple[str, int]]:
         """(destination, prefix length) of every IPv4 route in every table, default routes left out."""
         out = []
-        for payload in self._exchange(RTM_GETROUTE, NLM_F_DUMP, _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
+        for payload in self.query(RTM_GETROUTE, NLM_F_DUMP, _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
             dst_len = payload[1]
-            for kind, value in _attrs(payload[_RTMSG.size:]):
+            for kind, value in attrs(payload[_RTMSG.size:]):
                 if kind == RTA_DST and dst_len:
                     out.append((socket.inet_ntoa(value), dst_len))
         return out

@@ -6,14 +6,19 @@ built-in chains. Every change is one ``iptables-restore --noflush`` run
 built from one ``iptables-save`` listing: chains and jumps are created only
 when missing, and a tag's rules are deleted by replaying their saved
 ``-A`` lines as ``-D``. Nothing outside pyns's chains is touched except
-those jumps.
+those jumps. The per-start check of which networks' rules are in place
+reads the chain over netlink when iptables is nf_tables-based (``nfnl.py``),
+so a start that publishes no port runs no iptables process.
 """
 from __future__ import annotations
 
+import functools
+import os
 import re
 import shutil
 import subprocess
 
+from pyns.network.firewall import nfnl
 from pyns.network.firewall.base import TAG_PREFIX, Firewall, FirewallError, Rule
 
 # role -> (table, chain suffix)
@@ -45,6 +50,14 @@ _COMMENT = re.compile(r'--comment "?([^" ]+)"?')
 
 def available() -> bool:
     return shutil.which("iptables-restore") is not None and shutil.which("iptables-save") is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _nf_tables_based() -> bool:
+    """iptables is iptables-nft (its rules are nf_tables rules netlink can read),
+    told by what the command links to (xtables-nft-multi), without running it."""
+    found = shutil.which("iptables-save")
+    return bool(found) and "nft" in os.path.basename(os.path.realpath(found))
 
 
 def _run(argv: list[str], data: str | None = None) -> str:
@@ -142,6 +155,13 @@ class IptablesFirewall(Firewall):
         self._restore({t: ["-D" + line[2:] for line in lines] for t, lines in doomed.items()})
 
     def tags(self, chain: str | None = None) -> set[str]:
+        if chain is not None and _nf_tables_based():
+            try:
+                comments = nfnl.chain_comments(_ROLES[chain][0], self.chains[chain])
+            except OSError:
+                comments = None
+            if comments is not None:  # else no chain (a flushed ruleset): ask iptables-save
+                return {c for c in comments if c.startswith(TAG_PREFIX)}
         return {m.group(1) for lines in self._tagged(self._save(), None).values() for line in lines
                 if (m := _COMMENT.search(line)) and m.group(1).startswith(TAG_PREFIX)}
 
