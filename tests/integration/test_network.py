@@ -343,7 +343,7 @@ def test_concurrent_setups_get_distinct_addresses(net: NetEnv) -> None:
     assert_clean(net, *cids)
 
 
-def _killed_mid_setup(root: str, run_root: str, cid: str) -> None:
+def _killed_mid_setup(root: str, run_root: str, cid: str, step: str) -> None:
     from pyns.network import manager as manager_mod
     from pyns.network.manager import NetworkManager
     from pyns.options import parse_port
@@ -351,25 +351,42 @@ def _killed_mid_setup(root: str, run_root: str, cid: str) -> None:
     def die(*_: object) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    manager_mod.netlink.configure_inside = die  # veth and namespace exist, then kill -9
+    if step == "namespace":
+        manager_mod.netns.create = die  # recorded (address, port, rule), nothing made, then kill -9
+    else:
+        manager_mod.netlink.configure_inside = die  # veth and namespace exist, then kill -9
     NetworkManager(root, run_root).setup(cid, "victim", [("bridge", [])], parse_port("80"), cid[:12])
 
 
-def test_teardown_cleans_up_after_kill_9_mid_setup(net: NetEnv) -> None:
+@pytest.mark.parametrize("step", ["namespace", "configure"])
+def test_teardown_cleans_up_after_kill_9_mid_setup(net: NetEnv, step: str) -> None:
     from pyns.network.manager import host_ifname
 
     net.mgr.ensure_default()
     cid = net.cid()
     p = multiprocessing.get_context("fork").Process(
-        target=_killed_mid_setup, args=(str(net.root), str(net.root / "run"), cid))
+        target=_killed_mid_setup, args=(str(net.root), str(net.root / "run"), cid, step))
     p.start()
     p.join(timeout=30)
     assert p.exitcode == -signal.SIGKILL
-    assert net.mgr.attachment(cid) is not None
-    assert host_ifname(cid, net.mgr.get("bridge").id) in links()
-    assert os.path.exists(net.mgr.netns_path(cid))
+    assert net.mgr.attachment(cid) is not None and cid in ruleset()
+    made = step == "configure"
+    assert (host_ifname(cid, net.mgr.get("bridge").id) in links()) == made
+    assert os.path.exists(net.mgr.netns_path(cid)) == made
     assert net.mgr.cleanup(keep=()) == [cid]
     assert_clean(net, cid)
+
+
+def test_teardown_with_wait_deletes_the_veths_before_returning(net: NetEnv) -> None:
+    from pyns.network.manager import host_ifname
+
+    a = net.cid()
+    net.mgr.setup(a, "a", [("bridge", [])], [], "a")
+    veth = host_ifname(a, net.mgr.get("bridge").id)
+    assert veth in links()
+    net.mgr.teardown(a, wait=True)
+    assert veth not in links()  # not left to the kernel's worker
+    assert_clean(net, a)
 
 
 def test_connect_and_disconnect_a_running_endpoint(net: NetEnv, tmp_path: Path) -> None:

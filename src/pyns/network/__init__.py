@@ -1,8 +1,8 @@
 """Bridge networking for containers: IPAM, bridge + veth (netlink), port publishing, hosts.
 
 Entry point: :class:`pyns.network.manager.NetworkManager`. The package is
-imported lazily by the engine: pyroute2 (netlink) costs ~0.2 s to import
-and is loaded only when a kernel object must be made or removed.
+imported lazily by the engine (``--network none`` never loads it); netlink
+goes through its own small clients (``rtnl.py``, ``firewall/nfnl.py``).
 """
 from __future__ import annotations
 

@@ -8,9 +8,14 @@ Crash safety follows the design's rule, "recorded before created": under
 the network lock ``setup`` writes the attachment (with its addresses,
 veth names and ports) before any kernel object exists, so ``teardown``
 can always remove whatever a killed CLI or monitor left, and it only
-needs the container id. Kernel work that is slow (veth creation ~2 ms,
-veth deletion ~20 ms) happens outside the lock, so concurrent ``run``s
-only serialise on the few-millisecond state updates.
+needs the container id. Kernel work that is slow (namespace and veth
+creation ~1 ms each, veth deletion ~20 ms) happens outside the lock, so
+concurrent ``run``s only serialise on the state updates.
+
+A start takes the lock once and a stop once (unless veths must be deleted
+by hand), each reading the network records at most once: a container only
+on the default bridge has no peers to name, so its hosts file is written
+without reading anyone else's record.
 """
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ import secrets
 from typing import Iterable
 
 from pyns.errors import Conflict, InvalidArgument, NetworkNotFound, PynsError
-from pyns.network import bridge, hosts, ipam, netlink, ports as ports_mod, settings
+from pyns.network import bridge, hosts, ipam, netlink, netns, ports as ports_mod, settings
 from pyns.network.firewall import Firewall, container_tag, for_root
 from pyns.network.firewall.rules import CONTAINER_CHAIN, NETWORK_MARKER_CHAIN, Forward, forward_rules
-from pyns.network.model import PREDEFINED, Attachment, Endpoint, Network
+from pyns.network.model import DEFAULT_NETWORK, PREDEFINED, Attachment, Endpoint, Network
 from pyns.network.registry import Registry
 from pyns.network.store import NetworkStore
 from pyns.options.ports import PortBinding
@@ -132,9 +137,17 @@ class NetworkManager:
         return self.store.attachment(cid)
 
     def _resolve(self, networks: list[tuple[str, list[str]]]) -> list[tuple[Network, list[str]]]:
+        """The networks to join, from one reading of the records (lock held);
+        the pre-defined ones are made on first use of "bridge"."""
+        if not networks:
+            return []
+        nets = self.store.networks()
+        if any(ref == DEFAULT_NETWORK for ref, _ in networks) and not set(PREDEFINED) <= {n.name for n in nets}:
+            self.registry.ensure_default()
+            nets = self.store.networks()
         out: list[tuple[Network, list[str]]] = []
         for ref, aliases in networks:
-            net = self.registry.ensure_default() if ref == "bridge" else self.registry.find(ref)
+            net = self.registry.find(ref, nets)
             if not net.is_bridge:
                 raise InvalidArgument(f"container cannot be connected to network {net.name} (driver {net.driver})")
             if any(n.id == net.id for n, _ in out):
@@ -162,48 +175,50 @@ class NetworkManager:
         rewritten as peers come and go. On any failure everything is rolled
         back (Conflict for a host port that is taken).
         """
-        if self.store.attachment(cid) is not None or os.path.lexists(self.netns_path(cid)):
+        if self.store.has_attachment(cid) or os.path.lexists(self.netns_path(cid)):
             self.teardown(cid)  # left by a crash, or a start after an unclean stop
         if ports and not networks:
             raise InvalidArgument("published ports need a network")
         try:
             with self.store.lock():
-                resolved = self._resolve(networks)
-                installed = self.firewall.tags(NETWORK_MARKER_CHAIN) if resolved else set()
-                for net, _ in resolved:
-                    bridge.ensure_up(net, self.netlink, self.firewall, installed)
-                alloc = self.store.allocations()
-                published = ports_mod.publish(ports, alloc["ports"], cid)  # Conflict: nothing saved yet
-                endpoints = [self._new_endpoint(alloc, cid, net, aliases, i)
-                             for i, (net, aliases) in enumerate(resolved)]
-                att = Attachment(cid=cid, name=name, hostname=hostname, netns_path=self.netns_path(cid),
-                                 endpoints=endpoints, ports=published, hosts_path=hosts_path)
-                self.store.save_attachment(att)  # recorded before anything is created
-                self.store.save_allocations(alloc)
-            os.makedirs(self.netns_dir, mode=0o700, exist_ok=True)
-            from pyns.runtime import native
-
-            native.netns_create(att.netns_path)
-            bridges = {n.id: n.bridge for n, _ in resolved}
-            for ep in att.endpoints:
-                self.netlink.add_veth(ep.host_ifname, bridges[ep.network_id], att.netns_path, ep.ifname, ep.mac)
-            primary = att.primary
-            netlink.configure_inside(att.netns_path, [(e.ifname, e.ip, e.prefixlen) for e in att.endpoints],
-                                     primary.gateway if primary else None)
-            if att.ports:
-                with self.store.lock():
-                    self._install_forwards(att, replace=False)
-            if hosts_path or self._shares_user_network(att):
-                with self.store.lock():
-                    self._refresh_hosts([e.network_id for e in att.endpoints], also=cid)
+                att, bridges = self._record(cid, name, networks, ports, hostname, hosts_path)
+            inside = netns.create(att.netns_path)
+            try:
+                for ep in att.endpoints:
+                    self.netlink.add_veth(ep.host_ifname, bridges[ep.network_id], att.netns_path, ep.ifname, ep.mac)
+                primary = att.primary
+                netlink.configure_inside(att.netns_path, [(e.ifname, e.ip, e.prefixlen) for e in att.endpoints],
+                                         primary.gateway if primary else None, inside)
+            finally:
+                inside.close()
         except BaseException:
             self.teardown(cid)
             raise
         return att
 
-    def _shares_user_network(self, att: Attachment) -> bool:
-        user = self._user_networks()
-        return any(e.network_id in user for e in att.endpoints)
+    def _record(self, cid: str, name: str, networks: list[tuple[str, list[str]]], ports: list[PortBinding],
+                hostname: str, hosts_path: str | None) -> tuple[Attachment, dict[str, str]]:
+        """setup's part under the lock: networks up, addresses and host ports
+        allocated, the attachment recorded, then its port rules and hosts files
+        written. The attachment, and each network's bridge by network id."""
+        resolved = self._resolve(networks)
+        installed = self.firewall.tags(NETWORK_MARKER_CHAIN) if resolved else set()
+        for net, _ in resolved:
+            bridge.ensure_up(net, self.netlink, self.firewall, installed)
+        alloc = self.store.allocations()
+        published = ports_mod.publish(ports, alloc["ports"], cid)  # Conflict: nothing saved yet
+        endpoints = [self._new_endpoint(alloc, cid, net, aliases, i) for i, (net, aliases) in enumerate(resolved)]
+        att = Attachment(cid=cid, name=name, hostname=hostname, netns_path=self.netns_path(cid),
+                         endpoints=endpoints, ports=published, hosts_path=hosts_path)
+        self.store.save_attachment(att)  # recorded before anything is created
+        self.store.save_allocations(alloc)
+        if att.ports:
+            self._install_forwards(att, replace=False)
+        if _on_user_network(att):
+            self._refresh_hosts(_user_network_ids(att), also=cid)
+        elif hosts_path:  # only the default bridge: no peer is named, nobody else's file changes
+            _write_hosts(hosts_path, hosts.for_attachment(att, {}))
+        return att, {net.id: net.bridge for net, _ in resolved}
 
     def _install_forwards(self, att: Attachment, replace: bool = True) -> None:
         """DNAT the container's published ports to its primary address (lock held)."""
@@ -223,11 +238,12 @@ class NetworkManager:
         veth, in its own worker: deleting a veth ourselves costs ~30 ms of
         RCU waiting on the caller's clock. So the veths are deleted here only
         when there is no namespace file left to drop (a crash between the two
-        steps of setup), or when ``wait`` asks for them to be gone on return.
-        Addresses are handed out round-robin, so a freed one is not reused
-        before the kernel has finished.
+        steps of setup), or when ``wait`` asks for them to be gone on return;
+        only then is the lock let go in between. Addresses are handed out
+        round-robin, so a freed one is not reused before the kernel has
+        finished.
         """
-        if self.store.attachment(cid) is None and not os.path.lexists(self.netns_path(cid)):
+        if not self.store.has_attachment(cid) and not os.path.lexists(self.netns_path(cid)):
             # setup records the attachment (under the lock, with the
             # allocations) before anything exists: no record, nothing held.
             return
@@ -235,20 +251,24 @@ class NetworkManager:
             att = self.store.attachment(cid)
             if att is not None and att.ports:
                 self.firewall.remove(container_tag(cid), CONTAINER_CHAIN)
-        from pyns.runtime import native
-
-        ns_file = os.path.lexists(self.netns_path(cid))
-        native.netns_delete(self.netns_path(cid))
-        for ep in att.endpoints if att else []:
-            if wait or not ns_file:
-                self.netlink.delete_link(ep.host_ifname)
+            had_namespace = netns.delete(self.netns_path(cid))
+            stale = [e.host_ifname for e in att.endpoints] if att and (wait or not had_namespace) else []
+            if not stale:
+                self._forget(cid, att)
+                return
+        for name in stale:
+            self.netlink.delete_link(name)
         with self.store.lock():
-            alloc = self.store.allocations()
-            if self._release(alloc, cid):
-                self.store.save_allocations(alloc)
-            self.store.delete_attachment(cid)
-            if att is not None and self._shares_user_network(att):
-                self._refresh_hosts([e.network_id for e in att.endpoints])
+            self._forget(cid, self.store.attachment(cid))
+
+    def _forget(self, cid: str, att: Attachment | None) -> None:
+        """Free what cid holds, drop its record, and update its peers' hosts files (lock held)."""
+        alloc = self.store.allocations()
+        if self._release(alloc, cid):
+            self.store.save_allocations(alloc)
+        self.store.delete_attachment(cid)
+        if att is not None and _on_user_network(att):
+            self._refresh_hosts(_user_network_ids(att))
 
     @staticmethod
     def _release(alloc: dict, cid: str) -> bool:
@@ -350,22 +370,18 @@ class NetworkManager:
         att = self.store.attachment(cid)
         if att is None:
             return hosts.LOCALHOST
-        return hosts.for_attachment(att, hosts.members(self.store.attachments(), self._user_networks()))
-
-    def _user_networks(self) -> set[str]:
-        return {n.id for n in self.store.networks() if n.user_defined}
+        everyone = list(self.store.attachments())
+        return hosts.for_attachment(att, hosts.members(
+            everyone, {e.network_id for a in everyone for e in a.endpoints if e.user_defined}))
 
     def _refresh_hosts(self, net_ids: Iterable[str], also: str | None = None) -> None:
         """Rewrite the hosts files of everyone on net_ids (and of also) (lock held)."""
         net_ids = set(net_ids)
         everyone = list(self.store.attachments())
-        members = hosts.members(everyone, self._user_networks())
+        members = hosts.members(everyone, {e.network_id for a in everyone for e in a.endpoints if e.user_defined})
         for att in everyone:
             if att.hosts_path and (att.cid == also or any(e.network_id in net_ids for e in att.endpoints)):
-                try:
-                    hosts.write_in_place(att.hosts_path, hosts.for_attachment(att, members))
-                except OSError:
-                    continue  # its container directory is gone: nothing to update
+                _write_hosts(att.hosts_path, hosts.for_attachment(att, members))
 
     def inspect_settings(self, cid: str, exposed: Iterable[str] = (),
                          configured: Iterable[str] = ()) -> dict:
@@ -381,3 +397,17 @@ class NetworkManager:
 
     list = networks  # the Docker SDK's name; assigned last so that `list[...]` above is the builtin
 
+
+def _on_user_network(att: Attachment) -> bool:
+    return any(e.user_defined for e in att.endpoints)
+
+
+def _user_network_ids(att: Attachment) -> list[str]:
+    return [e.network_id for e in att.endpoints if e.user_defined]
+
+
+def _write_hosts(path: str, text: str) -> None:
+    try:
+        hosts.write_in_place(path, text)
+    except OSError:
+        pass  # its container directory is gone: nothing to update

@@ -80,6 +80,12 @@ class Endpoint(_Record):
     mac: str
     aliases: list[str] = field(default_factory=list)
 
+    @property
+    def user_defined(self) -> bool:
+        """On a user-defined network (where peers resolve each other by name).
+        Told from the name alone: no user network may take a pre-defined one's."""
+        return self.network not in PREDEFINED
+
 
 @dataclass
 class Attachment(_Record):

@@ -5,9 +5,11 @@ a link into another namespace waits for an RCU grace period (~20 ms), so
 the container's end is created directly inside its namespace
 (IFLA_NET_NS_FD on the peer); and deleting a veth costs ~20-30 ms, so that
 happens only in teardown. Configuring the inside end needs a netlink
-socket in the container's namespace: this thread enters the namespace
-with setns(2) just long enough to open one (a socket stays in the
-namespace it was created in), so no helper process is needed.
+socket in the container's namespace: ``netns.create`` opens one while its
+thread is inside the new namespace (a socket stays in the namespace it was
+created in); for a namespace made earlier this thread enters it with
+setns(2) just long enough to open one, so no helper process is needed.
+The inside requests go out in two batches (``Rtnl.batch``).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os
 from typing import Iterator
 
 from pyns.errors import PynsError
+from pyns.network import rtnl as rt
 from pyns.network.rtnl import NetlinkError, Rtnl
 
 CLONE_NEWNET = 0x40000000
@@ -65,13 +68,14 @@ class Netlink:
     def ensure_bridge(self, name: str, gateway: str, prefixlen: int) -> int:
         """Bridge name, up, with address gateway/prefixlen; created if missing. Its index."""
         with _failures(f"create bridge {name}"):
-            idx = self.host.link_index(name)
-            if idx is None:
+            found = self.host.link(name)
+            if found is None:
                 self.host.add_bridge(name)
-                idx = self.host.link_index(name)
-                if idx is None:
+                found = self.host.link(name)
+                if found is None:
                     raise PynsError(f"bridge {name} vanished after its creation")
-            else:
+            idx, flags = found
+            if not flags & rt.IFF_UP:
                 self.host.set_up(idx)
             self.host.add_address(idx, gateway, prefixlen)
         self._bridges[name] = idx
@@ -123,16 +127,35 @@ def inside(netns_path: str) -> Iterator[Rtnl]:
         yield rtnl
 
 
-def configure_inside(netns_path: str, addresses: list[tuple[str, str, int]], gateway: str | None) -> None:
+def configure_inside(netns_path: str, addresses: list[tuple[str, str, int]], gateway: str | None,
+                     rtnl: Rtnl | None = None) -> None:
     """Inside the namespace: lo up, each (ifname, ip, prefixlen) addressed and
-    up, then the default route via gateway (if any)."""
-    with inside(netns_path) as rtnl, _failures("configure the container's interfaces"):
-        rtnl.set_up(1)  # lo is index 1 in every namespace
-        for ifname, ip, prefixlen in addresses:
-            idx = rtnl.link_index(ifname)
-            if idx is None:
+    up, then the default route via gateway (if any). rtnl: a connection
+    already inside it (left open), else one is opened for the call."""
+    if rtnl is None:
+        with inside(netns_path) as own:
+            configure_inside(netns_path, addresses, gateway, own)
+        return
+    with _failures("configure the container's interfaces"):
+        first = rtnl.batch([(rt.RTM_NEWLINK, 0, rt.ifinfo(1, up=True))]  # lo is index 1 in every namespace
+                           + [(rt.RTM_GETLINK, 0, rt.get_link(ifname)) for ifname, _, _ in addresses])
+        _raise_first(first[:1])
+        second: list[tuple[int, int, bytes]] = []
+        for (ifname, ip, prefixlen), found in zip(addresses, first[1:]):
+            if isinstance(found, NetlinkError) or not found:
                 raise PynsError(f"interface {ifname} is missing in {netns_path}")
-            rtnl.add_address(idx, ip, prefixlen)
-            rtnl.set_up(idx)
+            idx = rt.link_of(found[0])[0]
+            second += [(rt.RTM_NEWADDR, rt.NLM_F_CREATE | rt.NLM_F_EXCL, rt.address(idx, ip, prefixlen)),
+                       (rt.RTM_NEWLINK, 0, rt.ifinfo(idx, up=True))]
         if gateway:
-            rtnl.set_default_route(gateway)
+            second.append((rt.RTM_NEWROUTE, rt.NLM_F_CREATE | rt.NLM_F_REPLACE, rt.default_route(gateway)))
+        if second:
+            _raise_first([a for a, (kind, _, _) in zip(rtnl.batch(second), second)
+                          if not (kind == rt.RTM_NEWADDR and isinstance(a, NetlinkError) and a.errno == errno.EEXIST)])
+
+
+def _raise_first(answers: list[list[bytes] | NetlinkError]) -> None:
+    """The first refusal among a batch's answers, raised."""
+    for answer in answers:
+        if isinstance(answer, NetlinkError):
+            raise answer

@@ -42,9 +42,10 @@ class Registry:
         self.store = store
         self.host_routes = host_routes
 
-    def find(self, ref: str) -> Network:
-        """By exact name, full id, then unique id prefix (docker's order)."""
-        nets = self.store.networks()
+    def find(self, ref: str, nets: list[Network] | None = None) -> Network:
+        """By exact name, full id, then unique id prefix (docker's order), among
+        nets (the caller's fresh reading of the store) or the store's networks."""
+        nets = self.store.networks() if nets is None else nets
         for match in (lambda n: n.name == ref, lambda n: n.id == ref):
             found = [n for n in nets if match(n)]
             if found:

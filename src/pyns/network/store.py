@@ -8,11 +8,14 @@ Layout::
                            {"ipam": {network-id: {"last": ip, "addresses": {ip: cid}}},
                             "ports": {"tcp/0.0.0.0/8080": cid}}
 
-Every file is replaced atomically (temp + rename) and every
+Every file is replaced atomically (by a rename) and every
 read-modify-write happens under one flock, ``<run_root>/locks/network.lock``:
 network state is small and changes in milliseconds, so one lock keeps
 allocation obviously race-free (no duplicate address or port under
-concurrent ``run``s) at no measurable cost.
+concurrent ``run``s) at no measurable cost. The two files every container
+start and stop changes, its endpoint record and the allocation file, are
+written through :mod:`pyns.network.spares`, which reuses inodes instead of
+creating one per write (~0.3 ms each on ext4 here).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import os
 from typing import Any, Iterator
 
 from pyns import fsutil
+from pyns.network import spares
 from pyns.network.model import Attachment, Network
 
 
@@ -40,9 +44,11 @@ class NetworkStore:
     # networks ----------------------------------------------------------
     def _records(self, kind: str) -> Iterator[dict[str, Any]]:
         """Every record of a kind (networks, endpoints), in name order."""
+        key = "id" if kind == "networks" else "cid"
         for name in sorted(os.listdir(self._path(kind))):
             if name.endswith(".json") and not name.startswith("."):
-                data = fsutil.read_json(self._path(kind, name), None)
+                stem = name[:-len(".json")]
+                data = spares.read_json(self._path(kind, name), None, lambda d: d.get(key) == stem)
                 if data:
                     yield data
 
@@ -63,24 +69,28 @@ class NetworkStore:
 
     # endpoints ---------------------------------------------------------
     def attachment(self, cid: str) -> Attachment | None:
-        data = fsutil.read_json(self._path("endpoints", f"{cid}.json"), None)
+        data = spares.read_json(self._path("endpoints", f"{cid}.json"), None, lambda d: d.get("cid") == cid)
         return Attachment.from_dict(data) if data else None
+
+    def has_attachment(self, cid: str) -> bool:
+        """Whether cid has a record, without reading it."""
+        return os.path.lexists(self._path("endpoints", f"{cid}.json"))
 
     def attachments(self) -> Iterator[Attachment]:
         return (Attachment.from_dict(data) for data in self._records("endpoints"))
 
     def save_attachment(self, att: Attachment) -> None:
-        fsutil.atomic_write_json(self._path("endpoints", f"{att.cid}.json"), att.to_dict())
+        spares.write_json(self._path("endpoints", f"{att.cid}.json"), att.to_dict())
 
     def delete_attachment(self, cid: str) -> None:
-        self._unlink("endpoints", cid)
+        spares.retire(self._path("endpoints", f"{cid}.json"))
 
     # allocations -------------------------------------------------------
     def allocations(self) -> dict[str, Any]:
-        data = fsutil.read_json(self._path("allocations.json"), None) or {}
+        data = spares.read_json(self._path("allocations.json"), None) or {}
         data.setdefault("ipam", {})
         data.setdefault("ports", {})
         return data
 
     def save_allocations(self, data: dict[str, Any]) -> None:
-        fsutil.atomic_write_json(self._path("allocations.json"), data)
+        spares.write_json(self._path("allocations.json"), data)
