@@ -4,7 +4,9 @@
     python3 benchmarks/network.py [--containers N]
 
 Rows (each over N containers, one after the other, all held until the teardown row):
-  netns only       native.netns_create + netns_delete: the floor any mode pays
+  netns only       pyns.network.netns create + delete: the floor any mode pays
+  netns + veth     the kernel work of a bridge endpoint alone (namespace, veth on the bridge,
+                   address, route, lo up), no state, lock or firewall; dropped untimed
   setup            NetworkManager.setup on the default bridge (namespace, veth, address, route, lo)
   setup -p 80      the same plus one published port (random host port, one DNAT rule)
   setup user net   on a user-defined network with a hosts file (peers' files rewritten too)
@@ -15,6 +17,7 @@ A throw-away root, bridge (pynsbench0) and subnet; needs root. No packet is sent
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 import sys
@@ -41,9 +44,9 @@ def main() -> int:
     ap.add_argument("--containers", type=int, default=30)
     args = ap.parse_args()
     require_root()
+    from pyns.network import netlink, netns as netns_mod
     from pyns.network.manager import NetworkManager
     from pyns.options import parse_port
-    from pyns.runtime import native
 
     n = args.containers
     default_subnet, user_subnet = free_subnets(2, "10.0.0.0/8", 20)
@@ -57,13 +60,29 @@ def main() -> int:
                 mgr.setup(warm, "warm", [(net, [])], [], "warm")
                 mgr.teardown(warm)
             os.makedirs(mgr.netns_dir, exist_ok=True)
-            ids = {k: [secrets.token_hex(32) for _ in range(n)] for k in ("plain", "ports", "user")}
+            ids = {k: [secrets.token_hex(32) for _ in range(n)] for k in ("floor", "plain", "ports", "user")}
+            bridge = mgr.get("bridge")
 
             def netns(cid: str) -> None:
-                native.netns_create(os.path.join(mgr.netns_dir, cid))
-                native.netns_delete(os.path.join(mgr.netns_dir, cid))
+                netns_mod.create(os.path.join(mgr.netns_dir, cid)).close()
+                netns_mod.delete(os.path.join(mgr.netns_dir, cid))
+
+            spare_ip = str(ipaddress.IPv4Network(bridge.subnet)[-2])  # far from what IPAM hands out first
+
+            def endpoint(cid: str) -> None:
+                path = os.path.join(mgr.netns_dir, cid)
+                inside = netns_mod.create(path)
+                try:
+                    mac = "02:42:" + ":".join(cid[i:i + 2] for i in range(0, 8, 2))
+                    mgr.netlink.add_veth("pvbench" + cid[:7], bridge.bridge, path, "eth0", mac)
+                    netlink.configure_inside(path, [("eth0", spare_ip, bridge.prefixlen)], bridge.gateway, inside)
+                finally:
+                    inside.close()
 
             rows = [("netns only", _each(ids["plain"], netns))]
+            rows.append(("netns + veth", _each(ids["floor"], endpoint)))
+            for cid in ids["floor"]:
+                netns_mod.delete(os.path.join(mgr.netns_dir, cid))
             rows.append(("setup", _each(ids["plain"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], [], c[:12]))))
             rows.append(("setup -p 80", _each(
                 ids["ports"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], parse_port("80"), c[:12]))))
