@@ -6,7 +6,7 @@
 Rows (each over N containers, one after the other, all held until the teardown row):
   netns only       pyns.network.netns create + delete: the floor any mode pays
   netns + veth     the kernel work of a bridge endpoint alone (namespace, veth on the bridge,
-                   address, route, lo up), no state, lock or firewall; dropped untimed
+                   address, route, lo up), no state, lock or firewall; dropped untimed at the end
   setup            NetworkManager.setup on the default bridge (namespace, veth, address, route, lo)
   setup -p 80      the same plus one published port (random host port, one DNAT rule)
   setup user net   on a user-defined network with a hosts file (peers' files rewritten too)
@@ -81,14 +81,14 @@ def main() -> int:
 
             rows = [("netns only", _each(ids["plain"], netns))]
             rows.append(("netns + veth", _each(ids["floor"], endpoint)))
-            for cid in ids["floor"]:
-                netns_mod.delete(os.path.join(mgr.netns_dir, cid))
             rows.append(("setup", _each(ids["plain"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], [], c[:12]))))
             rows.append(("setup -p 80", _each(
                 ids["ports"], lambda c: mgr.setup(c, c[:8], [("bridge", [])], parse_port("80"), c[:12]))))
             rows.append(("setup user net", _each(ids["user"], lambda c: mgr.setup(
                 c, c[:8], [("bench", [])], [], c[:12], hosts_path=os.path.join(root, f"hosts-{c}")))))
             rows.append(("teardown", _each(ids["ports"], mgr.teardown)))
+            for cid in ids["floor"]:  # last: the kernel's clean-up of 30 namespaces would slow the rows after
+                netns_mod.delete(os.path.join(mgr.netns_dir, cid))
         finally:
             networks_down(mgr)
     print(f"network per container, {n} containers, ms (firewall: {mgr.firewall.name})")
