@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start and stop a private docker engine, the peer of `pyns bench --compare docker`.
 
-    scripts/private_dockerd.py start [BASE]    then: export DOCKER_HOST=unix://BASE/docker.sock
+    scripts/private_dockerd.py start [--bridge] [BASE]    then: export DOCKER_HOST=unix://BASE/docker.sock
     scripts/private_dockerd.py stop [BASE]
 
 Why not the docker.io service: started as a service, dockerd rewrites the
@@ -13,6 +13,13 @@ and dockerd run by hand here with everything under BASE (default
 iptables, no bridge, no ip_forward, their cgroups under /pyns-docker.
 `docker run --network none` (the start-up target) needs nothing more;
 `--network bridge` is refused by such a daemon, and the bench skips it.
+
+With --bridge, dockerd gets its default bridge, iptables rules and
+ip_forward as it does when installed, but inside a network namespace of
+its own (`pyns-docker`, entered with nsenter: network only, so its mounts
+stay visible to containerd): docker0, its veths and its firewall live and
+die there, and the host's network is untouched. That is what
+`pyns bench startup --network bridge --compare docker` needs.
 
 `stop` ends both daemons by their pid files, unmounts what dockerd left
 under BASE, removes BASE, the /pyns-docker cgroups and what the daemons
@@ -56,13 +63,20 @@ def containerd_config(base: str) -> str:
             f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{base}/containerd-opt"\n')
 
 
-def dockerd_argv(base: str) -> list[str]:
-    """dockerd with its own roots and socket, and nothing that touches the host's network."""
+NETNS = "pyns-docker"
+
+
+def dockerd_argv(base: str, bridge: bool = False) -> list[str]:
+    """dockerd with its own roots and socket, and nothing that touches the host's network
+    (bridge: docker's default networking, confined to the NETNS network namespace)."""
     p = _paths(base)
-    return ["dockerd", "--config-file", p["daemon_json"], "--iptables=false", "--ip6tables=false",
-            "--ip-forward=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
+    net = (["--userland-proxy=false"] if bridge else
+           ["--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
+            "--userland-proxy=false"])
+    argv = ["dockerd", "--config-file", p["daemon_json"], *net,
             "--cgroup-parent", f"/{CGROUP_PARENT}", "--data-root", f"{base}/data", "--exec-root", f"{base}/exec",
             "--pidfile", p["docker_pid"], "--containerd", p["containerd_sock"], "-H", f"unix://{p['docker_sock']}"]
+    return ["nsenter", f"--net=/run/netns/{NETNS}", "--", *argv] if bridge else argv
 
 
 def host_network_state() -> str:
@@ -99,7 +113,7 @@ def _spawn(argv: list[str], log: str, pidfile: str | None) -> int:
     return proc.pid
 
 
-def start(base: str) -> int:
+def start(base: str, bridge: bool = False) -> int:
     p = _paths(base)
     if os.path.exists(p["docker_sock"]):
         sys.exit(f"{base} is in use: `{sys.argv[0]} stop {base}` first")
@@ -118,7 +132,10 @@ def start(base: str) -> int:
     _spawn(["containerd", "--config", p["config"]], f"{base}/log/containerd.log", p["containerd_pid"])
     if not _wait_socket(p["containerd_sock"], START_TIMEOUT):
         sys.exit(f"containerd did not start: see {base}/log/containerd.log, then `{sys.argv[0]} stop {base}`")
-    _spawn(dockerd_argv(base), f"{base}/log/dockerd.log", None)  # dockerd writes its own pid file
+    if bridge:
+        subprocess.run(["ip", "netns", "add", NETNS], check=True)
+        subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
+    _spawn(dockerd_argv(base, bridge), f"{base}/log/dockerd.log", None)  # dockerd writes its own pid file
     if not _wait_socket(p["docker_sock"], START_TIMEOUT):
         sys.exit(f"dockerd did not start: see {base}/log/dockerd.log, then `{sys.argv[0]} stop {base}`")
     print(f"export DOCKER_HOST=unix://{p['docker_sock']}")
@@ -185,6 +202,8 @@ def stop(base: str) -> int:
     p = _paths(base)
     _kill(p["docker_pid"])
     _kill(p["containerd_pid"])
+    if os.path.exists(f"/run/netns/{NETNS}"):  # docker0, its veths and rules go with it
+        subprocess.run(["ip", "netns", "del", NETNS], check=False)
     _unmount_under(base)
     _remove_cgroups()
     before = None
@@ -203,6 +222,10 @@ def stop(base: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3) or sys.argv[1] not in ("start", "stop"):
+    args = sys.argv[1:]
+    with_bridge = "--bridge" in args
+    args = [a for a in args if a != "--bridge"]
+    if len(args) not in (1, 2) or args[0] not in ("start", "stop") or (with_bridge and args[0] != "start"):
         sys.exit(__doc__)
-    sys.exit((start if sys.argv[1] == "start" else stop)(sys.argv[2] if len(sys.argv) == 3 else BASE))
+    where = args[1] if len(args) == 2 else BASE
+    sys.exit(start(where, with_bridge) if args[0] == "start" else stop(where))
