@@ -199,3 +199,16 @@ def test_throughput_cli_options_and_validation():
 def test_bench_options_refuse_nonsense(opts):
     with pytest.raises(InvalidArgument):
         opts.check()
+
+
+def test_favordynmods_is_read_from_the_cgroup_mounts(tmp_path):
+    from pyns.bench.startup import cgroup_favors_dynmods
+
+    off = tmp_path / "off"
+    off.write_text("30 25 0:26 / /sys/fs/cgroup/pids rw,relatime shared:9 - cgroup cgroup rw,pids\n"
+                   "35 25 0:31 / /sys/fs/cgroup/unified rw,relatime shared:14 - cgroup2 cgroup2 rw\n")
+    on = tmp_path / "on"
+    on.write_text("35 25 0:31 / /sys/fs/cgroup rw,relatime shared:14 - cgroup2 cgroup2 rw,nsdelegate,favordynmods\n")
+    assert not cgroup_favors_dynmods(str(off))
+    assert cgroup_favors_dynmods(str(on))
+    assert not cgroup_favors_dynmods(str(tmp_path / "missing"))

@@ -173,5 +173,28 @@ def run_startup(ws: Workspace, opts: StartupOptions,
     if opts.via == "cli":
         notes.append(f"cli: each run is `{shlex.join(runners[0].cli)}`")
     notes += peers_mod.notes([r.name for r in runners], opts.network)
+    if not cgroup_favors_dynmods():
+        notes.append(CGROUP_JOIN_NOTE)
     return StartupResult(opts, traces, floor.argv, skipped, notes)
+
+
+CGROUP_JOIN_NOTE = ("cgroup favordynmods is off on this host: a container's first cgroup.procs write waits an RCU "
+                    "grace period unless another was just made ('cgroup joined'); `mount -o remount,favordynmods` "
+                    "on a cgroup mount removes that wait for every runtime, at some cost to fork/exit host-wide")
+
+
+def cgroup_favors_dynmods(mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Whether a cgroup hierarchy is mounted with favordynmods: the kernel's
+    threadgroup lock then never waits a grace period on a migration, which
+    is what the 'cgroup joined' phase mostly measures here."""
+    try:
+        with open(mountinfo, encoding="utf-8") as f:
+            for line in f:
+                fields = line.split(" - ", 1)
+                if len(fields) == 2 and fields[1].split()[0] in ("cgroup", "cgroup2") \
+                        and "favordynmods" in fields[1].split()[-1].split(","):
+                    return True
+    except OSError:
+        pass
+    return False
 
