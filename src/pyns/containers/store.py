@@ -19,10 +19,24 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from typing import Any, Iterator
 
 from pyns import fsutil
 from pyns.errors import AmbiguousId, ContainerNotFound, NameConflict
+
+
+def _reap(path: str) -> None:
+    """Delete a renamed-away container directory in a thread of its own.
+
+    The rename already made the removal final; what is left is file system
+    work (ext4 here: ~0.3 ms per inode, ~3 ms per container) that a
+    foreground `run --rm` would otherwise wait for. The thread is not a
+    daemon: the interpreter finishes it before it exits, so a CLI leaves
+    nothing behind; a process killed first leaves a .rm- directory that the
+    next ContainerStore sweeps.
+    """
+    threading.Thread(target=shutil.rmtree, args=(path, True), name="pyns-reap").start()
 
 
 class ContainerStore:
@@ -32,6 +46,9 @@ class ContainerStore:
         self.locks = os.path.join(run_root or os.path.join(root, "run"), "locks")
         self.lock_path = os.path.join(self.locks, "containers.lock")
         os.makedirs(self.base, exist_ok=True)
+        for name in os.listdir(self.base):  # what a process killed while reaping left
+            if name.startswith(".rm-"):
+                shutil.rmtree(os.path.join(self.base, name), ignore_errors=True)
 
     # paths -----------------------------------------------------------------
     def path(self, cid: str, *parts: str) -> str:
@@ -122,14 +139,16 @@ class ContainerStore:
                 raise
 
     def delete(self, cid: str) -> None:
-        """Remove the directory; renamed first so a crash never leaves half a container visible."""
+        """Remove the directory: renamed first, so the container is gone for every
+        reader at once and a crash never leaves half of one visible; the files
+        are then deleted off the caller's clock (see _reap)."""
         with fsutil.FileLock(self.lock_path):
             src = self.path(cid)
             if not os.path.isdir(src):
                 return
             doomed = self.path(".rm-" + cid)
             os.rename(src, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
+        _reap(doomed)
 
     def lock_path_of(self, cid: str) -> str:
         return os.path.join(self.locks, f"{cid}.lock")
