@@ -76,11 +76,6 @@ int pyns_supervise(const struct pyns_plan *plan, int pid, const struct pyns_io *
 
 long long pyns_monotonic_ns(void);
 
-/* A new, empty network namespace kept alive by a bind mount of its nsfs
- * file at path (created): unshare in the calling thread, bind
- * /proc/thread-self/ns/net, switch the thread back. The network layer
- * configures it before the container joins it (plan keyword netns). */
-int pyns_netns_create(const char *path, struct pyns_error *err);
 /* A user namespace with these maps ("inside outside count" lines), kept
  * by the returned fd (O_CLOEXEC); the helper that made it is gone. */
 int pyns_userns_create(const char *uid_map, const char *gid_map, struct pyns_error *err);
@@ -95,5 +90,3 @@ int pyns_pause_spawn(const char *exe, int *release_fd, struct pyns_error *err);
 /* setns(2) for Python 3.11, which has no os.setns. */
 int pyns_setns(int fd, int nstype, struct pyns_error *err);
 
-/* Unmount and unlink a namespace file made by pyns_netns_create. */
-int pyns_netns_delete(const char *path, struct pyns_error *err);

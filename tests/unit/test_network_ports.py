@@ -16,6 +16,19 @@ def _free() -> int:
         return s.getsockname()[1]
 
 
+def _free_pair() -> int:
+    """A port whose successor is free too (publish() probes the host's sockets)."""
+    for _ in range(100):
+        port = _free()
+        try:
+            with socket.socket() as s:
+                s.bind(("0.0.0.0", port + 1))
+            return port
+        except OSError:
+            continue
+    raise AssertionError("no two free ports in a row")
+
+
 def test_fixed_port_is_reserved_and_released() -> None:
     reserved: dict[str, str] = {}
     port = _free()
@@ -50,7 +63,7 @@ def test_random_and_ranged_host_ports() -> None:
     (rnd,) = ports.publish(parse_port("80"), reserved, "c")
     low, high = ports._ephemeral_range()
     assert low <= rnd.host_port <= high and rnd.host_port_end is None
-    start = _free()
+    start = _free_pair()
     taken = {f"tcp/0.0.0.0/{start}": "other"}
     (ranged,) = ports.publish([PortBinding("", start, 81, "tcp", start + 1)], taken, "c")
     assert ranged.host_port == start + 1

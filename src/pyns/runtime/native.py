@@ -100,20 +100,6 @@ class Plan:
         return ExitInfo(ex.exit_code, ex.signal, bool(ex.oom_killed), ex.finished_ns)
 
 
-def netns_create(path: str) -> None:
-    """A new empty network namespace, kept alive by a bind mount at path."""
-    err = ffi.new("struct pyns_error *")
-    if lib.pyns_netns_create(path.encode(), err) < 0:
-        raise _error(err)
-
-
-def netns_delete(path: str) -> None:
-    """Unmount and remove a namespace file made by netns_create (idempotent)."""
-    err = ffi.new("struct pyns_error *")
-    if lib.pyns_netns_delete(path.encode(), err) < 0:
-        raise _error(err)
-
-
 def idmap_supported(path: str, uid_map: str, gid_map: str) -> tuple[bool, str]:
     """Whether path's filesystem takes idmapped mounts through a namespace with
     these maps, and why not when it doesn't (nothing stays mounted)."""
