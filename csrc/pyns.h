@@ -102,4 +102,6 @@ size_t pyns_rfc3339_nano(char *dst, size_t size, long long realtime_ns);
 int pyns_write_exit_file(const char *path, const struct pyns_exit *ex);
 
 long long pyns_realtime_ns(void);
+/* Every signal back to SIG_DFL (a child must not run the caller's handlers). */
+void pyns_reset_signals(void);
 #endif

@@ -24,13 +24,8 @@ static int pause_child(void *arg)
     struct pause_ctx *c = arg;
     char *argv[] = {(char *)"pyns-pause", NULL};
     char *envp[] = {NULL};
-    struct sigaction sa;
     sigset_t none;
-    int sig;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (sig = 1; sig < _NSIG; sig++)
-        sigaction(sig, &sa, NULL);
+    pyns_reset_signals();
     if (dup2(c->wait_fd, 3) < 0) {
         c->exec_errno = errno;
         _exit(127);

@@ -85,7 +85,7 @@ long long pyns_realtime_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void reset_signals(void)
+void pyns_reset_signals(void)
 {
     struct sigaction sa;
     int sig;
@@ -377,7 +377,7 @@ static int child_main(void *arg)
     long long *ts = c->ts;
     sigset_t none;
 
-    reset_signals();
+    pyns_reset_signals();
     if (ts)
         ts[PYNS_TS_CHILD] = pyns_monotonic_ns();
     if (plan->pdeathsig && prctl(PR_SET_PDEATHSIG, plan->pdeathsig, 0, 0, 0) < 0) {

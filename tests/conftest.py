@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -132,6 +132,16 @@ def links_of(bridges: set[str]) -> set[str]:
         if name in bridges or master in bridges:
             out.add(name)
     return out
+
+
+def assert_sees_host_links(listing: Callable[[], set[str]]) -> None:
+    """What listing() (a --network host container's /sys/class/net) shows is the
+    host's links, allowing for veths of earlier tests that the kernel's
+    worker is still deleting: it lies between a host read before and after."""
+    before = set(os.listdir("/sys/class/net"))
+    seen = listing()
+    after = set(os.listdir("/sys/class/net"))
+    assert before & after <= seen <= before | after, (seen, before, after)
 
 
 def network_teardown(root: Path, run_root: Path) -> list[str]:

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import links, needs_root, pyns_cli, ruleset, settled
+from tests.conftest import assert_sees_host_links, links, needs_root, pyns_cli, ruleset, settled
 
 pytestmark = needs_root
 
@@ -192,10 +192,8 @@ def test_nothing_left_after(root, busybox, how):
 def test_network_none_host_and_container_modes(root, busybox):
     r = in_container(busybox, "ls /sys/class/net", "--network", "none")
     assert r.stdout.split() == [b"lo"]
-    before = set(os.listdir("/sys/class/net"))
-    r = in_container(busybox, "ls /sys/class/net", "--network", "host")
-    after = set(os.listdir("/sys/class/net"))  # earlier tests' veths may still be going (kernel worker)
-    assert before & after <= set(r.stdout.decode().split()) <= before | after
+    assert_sees_host_links(
+        lambda: set(in_container(busybox, "ls /sys/class/net", "--network", "host").stdout.decode().split()))
     serve("base", busybox, text="shared")
     r = in_container(busybox, "echo 'GET / HTTP/1.0\r\n\r' | nc 127.0.0.1 80", "--network", "container:base")
     assert b"shared" in r.stdout

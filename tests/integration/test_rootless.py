@@ -19,6 +19,7 @@ import pytest
 import pyns
 from pyns.runtime import idmap
 from tests.conftest import needs_root
+from tests.integration.test_userns import status_ids
 
 pytestmark = needs_root
 SYSTEM_PY = "/usr/bin/python3"
@@ -94,7 +95,7 @@ def _make_user(home_parent: Path, pythonpath: str, subids: bool) -> User:
             "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name]
     subprocess.run(args, check=True, capture_output=True)
     if subids:
-        entries = idmap.parse_subid(Path("/etc/subuid").read_text()) + \
+        entries = idmap.read_subid("/etc/subuid") + \
             idmap.parse_subid(Path("/etc/subgid").read_text())
         start = idmap.free_range(entries, start=1_000_000)
         span = f"{start}-{start + 65535}"
@@ -134,13 +135,6 @@ def user(package_copy: str, tmp_path_factory: pytest.TempPathFactory, busybox_ta
     assert not leaks, "left behind: " + "; ".join(leaks)
 
 
-def _status_uid(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise AssertionError("no Uid line")
-
-
 def test_an_ordinary_user_runs_containers(user):
     user.ok("import", f"{user.home}/busybox.tar", "busybox:latest")
     store = Path(user.home) / ".local" / "share" / "pyns"
@@ -151,13 +145,13 @@ def test_an_ordinary_user_runs_containers(user):
     assert lines[0] == "0"
     assert lines[1].split() == ["0", str(user.uid), "1"]
     assert lines[2].split()[:2] == ["1", str(idmap.ranges_for(
-        idmap.parse_subid(Path("/etc/subuid").read_text()), {user.name})[0][1])]
+        idmap.read_subid("/etc/subuid"), {user.name})[0][1])]
     assert lines[3].startswith("crw-rw-rw-")  # the host's node, bound (a user namespace may not mknod)
 
     cid = user.ok("run", "-d", "--name", "bg", "busybox", "sh", "-c",
                   "echo hi > /f; chown 33:33 /f; echo started; sleep 60").strip()
     pid = int(user.ok("inspect", "-f", "{{.State.Pid}}", "bg"))
-    assert _status_uid(pid) == user.uid  # checked from the host: not root
+    assert status_ids(pid)[0] == user.uid  # checked from the host: not root
     # A second CLI process acts on it: it joins the same user namespace.
     assert user.ok("exec", "bg", "id", "-u").strip() == "0"
     assert "bg" in user.ok("ps")
@@ -167,7 +161,7 @@ def test_an_ordinary_user_runs_containers(user):
             break
         time.sleep(0.05)
     upper = store / "containers" / cid / "diff" / "f"
-    sub_start = idmap.ranges_for(idmap.parse_subid(Path("/etc/subuid").read_text()), {user.name})[0][1]
+    sub_start = idmap.ranges_for(idmap.read_subid("/etc/subuid"), {user.name})[0][1]
     assert upper.stat().st_uid == sub_start + 32  # container uid 33 = the user's 33rd subordinate id
     user.ok("stop", "-t", "1", "bg")
     user.ok("rm", "bg")

@@ -21,7 +21,7 @@ import subprocess
 
 from pyns.errors import InvalidArgument, PynsError
 from pyns.fsutil import remove_tree
-from pyns.images.links import link_name
+from pyns.images.links import LayerLinks
 from pyns.runtime.idmap import IdMap
 
 MODE_ENV = "PYNS_USERNS_LAYERS"  # auto | idmap | copy
@@ -107,21 +107,10 @@ def shifted_copy(root: str, layer_dir: str, idmap: IdMap) -> str:
                             f"{e.stderr.decode(errors='replace').strip()}") from None
         finally:
             remove_tree(tmp)
-    link = os.path.join(base, "l", link_name(f"sha256:{name}") if len(name) == 64 else name)
-    return _link(link, os.path.join("..", name, "diff"))
-
-
-def _link(link: str, target: str) -> str:
-    os.makedirs(os.path.dirname(link), exist_ok=True)
-    try:
-        if os.readlink(link) == target:
-            return link
-    except OSError:
-        pass
-    tmp = f"{link}.tmp-{os.getpid()}"
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
-    return link
+    if len(name) != 64:
+        return dest  # the empty layer of a scratch image: its only lower dir
+    # Short links as for the shared layers (links.py), in this mapping's own l/.
+    return LayerLinks(base, base).path(f"sha256:{name}", dest)
 
 
 def remove_copies(root: str, chain_hex: str) -> None:
@@ -133,14 +122,10 @@ def remove_copies(root: str, chain_hex: str) -> None:
         keys = os.listdir(remap)
     except OSError:
         return
-    link = link_name(f"sha256:{chain_hex}")
     for key in keys:
         base = os.path.join(remap, key)
         try:
-            os.unlink(os.path.join(base, "l", link))
-        except OSError:
-            pass
-        try:
+            LayerLinks(base, base).remove(f"sha256:{chain_hex}")
             remove_tree(os.path.join(base, chain_hex))
         except OSError:
             pass

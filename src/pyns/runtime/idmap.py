@@ -89,7 +89,8 @@ def parse_subid(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _read(path: str) -> list[tuple[str, int, int]]:
+def read_subid(path: str) -> list[tuple[str, int, int]]:
+    """The entries of /etc/subuid or /etc/subgid (none when the file is missing)."""
     try:
         with open(path, encoding="utf-8") as f:
             return parse_subid(f.read())
@@ -127,7 +128,7 @@ def _names(name: str, by_name: Callable[[str], Any], by_id: Callable[[int], Any]
 def resolve(setting: str, subuid: str = SUBUID, subgid: str = SUBGID) -> IdMap:
     """``default`` or ``USER[:GROUP]`` -> the id map (docker's --userns-remap values)."""
     setting = setting.strip()
-    uid_entries, gid_entries = _read(subuid), _read(subgid)
+    uid_entries, gid_entries = read_subid(subuid), read_subid(subgid)
     if setting == "default":
         uids = ranges_for(uid_entries, {DEFAULT_USER})
         gids = ranges_for(gid_entries, {DEFAULT_USER})

@@ -81,21 +81,13 @@ def user_map(subuid: str = idmap.SUBUID, subgid: str = idmap.SUBGID) -> idmap.Id
         name = pwd.getpwuid(uid).pw_name
     except KeyError:
         raise PynsError(f"rootless: uid {uid} has no passwd entry, so it has no subordinate ids") from None
-    uids = idmap.ranges_for(idmap.parse_subid(_read(subuid)), {name, str(uid)})
-    gids = idmap.ranges_for(idmap.parse_subid(_read(subgid)), {name, str(uid)})
+    uids = idmap.ranges_for(idmap.read_subid(subuid), {name, str(uid)})
+    gids = idmap.ranges_for(idmap.read_subid(subgid), {name, str(uid)})
     if not uids or not gids:
         raise PynsError(f"rootless: {name} has no subordinate ids in {subuid} and {subgid}; add a range, e.g. "
                         f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {name}")
     shift = lambda rs: tuple((i + 1, o, n) for i, o, n in rs)  # noqa: E731
     return idmap.IdMap(((0, uid, 1), *shift(uids)), ((0, gid, 1), *shift(gids)))
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 def _live_pause(run_root: str) -> int | None:
