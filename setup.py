@@ -13,6 +13,7 @@ import sys
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from distutils.command.build_scripts import build_scripts  # setuptools has no own subclass of it
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(ROOT, "csrc"))
@@ -25,7 +26,20 @@ class BuildPyWithExecutables(build_py):
         build_executables(os.path.join(self.build_lib, "pyns", "libexec"))
 
 
+class BuildScriptsWithInterpreter(build_scripts):
+    """bin/pyns is a sh script that starts Python with -S: write in the
+    interpreter that builds (and, with pip, installs) the package."""
+
+    def run(self) -> None:
+        super().run()
+        for path in (os.path.join(self.build_dir, os.path.basename(s)) for s in self.scripts or ()):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text.replace("@PYTHON@", sys.executable))
+
+
 setup(
     cffi_modules=["csrc/native_build.py:ffibuilder"],
-    cmdclass={"build_py": BuildPyWithExecutables},
+    cmdclass={"build_py": BuildPyWithExecutables, "build_scripts": BuildScriptsWithInterpreter},
 )

@@ -59,18 +59,20 @@ struct sup {
     size_t replay_len;
 };
 
-static void write_full(int fd, const char *s, size_t n)
+/* 0, or -1 with errno when fd refused the bytes. */
+static int write_full(int fd, const char *s, size_t n)
 {
     while (n > 0 && fd >= 0) {
         ssize_t w = write(fd, s, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return;
+            return -1;
         }
         s += w;
         n -= (size_t)w;
     }
+    return 0;
 }
 
 /* Append s[0..n) JSON-escaped to out; returns the new length. */
@@ -134,10 +136,22 @@ static void broadcast(struct sup *s, const char *buf, size_t n)
     }
 }
 
+static void close_stream(struct sup *s, struct stream *st)
+{
+    log_line(s, st->name, st->line, st->used);
+    st->used = 0;
+    if (st->fd >= 0)
+        close(st->fd);
+    st->fd = -1;
+}
+
+/* `pyns run IMG yes | head`: when the reader of our copy is gone, the
+ * container's own stream breaks too, as it would in a shell pipeline (its
+ * next write gets SIGPIPE or EPIPE), instead of writing on unread forever. */
 static void consume(struct sup *s, struct stream *st, const char *buf, size_t n)
 {
     size_t i;
-    write_full(st->tee, buf, n);
+    int reader_gone = write_full(st->tee, buf, n) < 0 && errno == EPIPE;
     broadcast(s, buf, n);
     for (i = 0; i < n; i++) {
         st->line[st->used++] = buf[i];
@@ -146,15 +160,11 @@ static void consume(struct sup *s, struct stream *st, const char *buf, size_t n)
             st->used = 0;
         }
     }
-}
-
-static void close_stream(struct sup *s, struct stream *st)
-{
-    log_line(s, st->name, st->line, st->used);
-    st->used = 0;
-    if (st->fd >= 0)
-        close(st->fd);
-    st->fd = -1;
+    if (reader_gone) {
+        st->tee = -1;
+        if (st->fd != s->in_dst)   /* a pty master is the input too: keep it */
+            close_stream(s, st);
+    }
 }
 
 /* Read what is there; at EOF or error (EIO on a pty whose slave closed) the stream ends. */

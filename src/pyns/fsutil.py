@@ -12,17 +12,17 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import stat
-import tempfile
 from types import TracebackType
 from typing import Any, Iterator
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` in one rename (no fsync: crash-consistent, not durable)."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=directory)
+    # The name sweep_temp recognises; not tempfile.mkstemp, whose import
+    # (random, shutil, bz2, lzma) costs a CLI more than the write.
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -84,6 +84,8 @@ def remove_tree(path: str) -> None:
 
     if os.path.lexists(path):
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
             shutil.rmtree(path, onerror=onerror)
         else:
             os.unlink(path)
@@ -108,6 +110,8 @@ def remove_tree_atomically(path: str) -> bool:
 
 def make_temp_dir(parent: str, label: str) -> str:
     """A private work directory in ``parent`` named after our pid for crash cleanup."""
+    import tempfile
+
     return tempfile.mkdtemp(prefix=f".tmp-{label}-{os.getpid()}-", dir=parent)
 
 

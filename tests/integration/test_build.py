@@ -20,7 +20,7 @@ from pyns.build.api import BuildResult, build
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
 
-CLI_WITH_BUILD = ("import sys; from pyns.cli.main import cli, main; from pyns.cli import build as b; "
+CLI_WITH_BUILD = ("import sys; from pyns.cli.group import cli, main; from pyns.cli import build as b; "
                   "'build' in cli.commands or b.register(cli); main()")
 
 

@@ -182,6 +182,22 @@ def test_foreground_run_forwards_sigint(root, busybox):
     assert out == b"got-int\n"
 
 
+def test_a_reader_that_goes_away_breaks_the_containers_stream(root, busybox):
+    """`pyns run IMG yes | head -2` ends, as `yes | head -2` does: the
+    container's stdout breaks when our reader closes (SIGPIPE for a child of
+    the shell, EPIPE for pid 1, which ignores SIGPIPE), and --rm removes it."""
+    for cmd, code in ((["yes"], 1), (["sh", "-c", "yes; echo yes-got-$? >&2"], 0)):
+        p = subprocess.Popen([sys.executable, "-m", "pyns.cli.main", "run", "--rm", "--name", "piped", busybox, *cmd],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.read(4) == b"y\ny\n"
+        p.stdout.close()
+        err = p.stderr.read()
+        assert p.wait(timeout=20) == code, err
+        if cmd[0] == "sh":
+            assert b"yes-got-141" in err  # killed by SIGPIPE, like in a shell pipeline
+        assert "piped" not in ok("ps", "-a")
+
+
 def test_killed_cli_leaves_a_removable_container(root, busybox):
     p = subprocess.Popen([sys.executable, "-m", "pyns.cli.main", "run", "--name", "orphan", busybox, "sh", "-c",
                           "echo ready; sleep 60"], stdout=subprocess.PIPE)

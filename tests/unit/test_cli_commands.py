@@ -5,7 +5,7 @@ import importlib
 
 import click
 
-from pyns.cli.main import COMMANDS, cli
+from pyns.cli.group import COMMANDS, cli
 
 
 def test_every_verb_comes_from_its_module_and_nothing_is_missing():

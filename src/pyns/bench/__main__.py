@@ -12,7 +12,7 @@ import click
 
 
 def main(argv: list[str]) -> None:
-    from pyns.cli import main as cli_main
+    from pyns.cli import group as cli_main
     from pyns.cli.bench import bench
 
     if cli_main.cli.get_command(click.Context(cli_main.cli), "bench") is not None:

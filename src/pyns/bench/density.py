@@ -12,18 +12,18 @@ ignores SIGTERM anyway) and removes them, timing each step.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pyns.bench import memory
 from pyns.bench.stats import time_each
 from pyns.bench.workspace import Workspace
 from pyns.errors import InvalidArgument
+from pyns.records import field, record
 
 IDLE_COMMAND = ("sleep", "86400")
 
 
-@dataclass
+@record
 class DensityOptions:
     count: int = 10
     network: str = "none"
@@ -37,7 +37,7 @@ class DensityOptions:
             raise InvalidArgument("--network must be none or bridge")
 
 
-@dataclass
+@record
 class DensityResult:
     options: DensityOptions
     start_ms: list[float] = field(default_factory=list)

@@ -27,13 +27,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 from pyns.bench import engines, oci
 from pyns.bench.bundle import merged_rootfs
 from pyns.bench.workspace import Workspace
 from pyns.errors import InvalidArgument, PynsError
+from pyns.records import record
 
 OCI_RUNTIMES = ("runc", "crun")
 CLI_ENGINES = engines.CLI_ENGINES
@@ -51,13 +51,13 @@ class Peer(Protocol):
         """Remove what prepare made (bundles stay cached, images are removed)."""
 
 
-@dataclass
+@record
 class Skipped:
     name: str
     reason: str
 
 
-@dataclass
+@record
 class PeerContext:
     """What every peer is made from: pyns's own spec for the container, and its network mode."""
 

@@ -14,7 +14,6 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from pyns.bench import peers as peers_mod
@@ -23,6 +22,7 @@ from pyns.bench.floor import Floor, floor_argv
 from pyns.bench.probe import TIMINGS_ENV, Probe, read_timings
 from pyns.bench.workspace import Workspace
 from pyns.errors import InvalidArgument, PynsError
+from pyns.records import field, record
 
 DEFAULT_COMMAND = ("/bin/true",)
 #: Issue 6's start-up target: `pyns run --rm --network none IMAGE true` at least FACTOR times
@@ -41,7 +41,7 @@ def check_comparison(count_flag: str, count: int, warmup: int, network: str, com
     peers_mod.check_names(compare)
 
 
-@dataclass
+@record
 class StartupOptions:
     runs: int = 30
     warmup: int = 3
@@ -56,7 +56,7 @@ class StartupOptions:
             raise InvalidArgument(f"--via must be one of {', '.join(VIAS)}")
 
 
-@dataclass
+@record
 class StartupResult:
     options: StartupOptions
     traces: dict[str, list[dict[str, int]]]  # contender -> one trace per measured round
@@ -89,7 +89,7 @@ class PynsRunner:
         self.probe = Probe()
         self.probe.attach(ws.engine.manager.launcher, ws.engine.manager)
         self.timings = os.path.join(ws.scratch, "timings.jsonl")
-        self.cli = [sys.executable, "-m", "pyns.cli.main", "--root", ws.root, "run", "--rm", "--network", opts.network,
+        self.cli = [*cli_command(), "--root", ws.root, "run", "--rm", "--network", opts.network,
                     ws.image, *opts.command]
         self.env = _pyns_env(ws, self.timings)
 
@@ -116,6 +116,17 @@ class PynsRunner:
 
     def close(self) -> None:
         self.probe.detach()
+
+
+def cli_command() -> list[str]:
+    """How a user starts pyns: the installed `pyns` command of this Python
+    (bin/pyns, which starts the interpreter with -S), else `python -m`."""
+    import sysconfig
+
+    script = os.path.join(sysconfig.get_path("scripts"), "pyns")
+    if os.access(script, os.X_OK):
+        return [script]
+    return [sys.executable, "-m", "pyns.cli.main"]
 
 
 class FloorRunner:

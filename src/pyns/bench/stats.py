@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+from pyns.records import as_dict, record
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Summary:
     n: int
     min: float
@@ -37,7 +38,7 @@ class Summary:
     mean: float
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return as_dict(self)
 
 
 def summarize(values: Sequence[float]) -> Summary:

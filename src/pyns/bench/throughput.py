@@ -15,19 +15,19 @@ docker and podman ``run --rm``: the peers of start-up (pyns.bench.peers).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.bench import peers as peers_mod
 from pyns.bench.startup import DEFAULT_COMMAND, check_comparison
 from pyns.bench.stats import time_each
 from pyns.bench.workspace import Workspace
+from pyns.records import field, record
 
 #: Issue 6's target: pyns sustains at least FACTOR times PEER's containers per second.
 TARGET_PEER, TARGET_FACTOR = "crun", 2.0
 
 
-@dataclass
+@record
 class ThroughputOptions:
     count: int = 100
     warmup: int = 5
@@ -39,7 +39,7 @@ class ThroughputOptions:
         check_comparison("--count", self.count, self.warmup, self.network, self.compare)
 
 
-@dataclass
+@record
 class Batch:
     """One contender's measured batch: each container's time and the batch's wall time, ms."""
 
@@ -51,7 +51,7 @@ class Batch:
         return len(self.each_ms) / (self.wall_ms / 1000) if self.wall_ms > 0 else 0.0
 
 
-@dataclass
+@record
 class ThroughputResult:
     options: ThroughputOptions
     batches: dict[str, Batch]  # contender -> its batch, in the order they ran

@@ -14,15 +14,15 @@ import os
 import secrets
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from pyns.bench import busybox
+from pyns.records import field, record
 
 BENCH_IMAGE = "pyns-bench-busybox:latest"
 
 
-@dataclass
+@record
 class Workspace:
     engine: Any  # pyns.engine.Engine
     image: str   # reference the containers are made from

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pyns.build.builder import WORK_DIR, Builder, BuildRequest
@@ -18,11 +17,12 @@ from pyns.build.context import BuildContext
 from pyns.errors import BuildError
 from pyns.fsutil import sweep_temp
 from pyns.images.image import Image
+from pyns.records import field, record
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 
 
-@dataclass
+@record
 class BuildResult:
     image: Image
     logs: list[dict[str, str]] = field(default_factory=list)

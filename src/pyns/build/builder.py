@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.build.buildargs import BuildArgs
@@ -30,12 +29,13 @@ from pyns.images.image import Image
 from pyns.images.platform import host_platform
 from pyns.images.reference import parse_tagged
 from pyns.images.shellwords import expand
+from pyns.records import field, record
 
 SCRATCH = "scratch"
 WORK_DIR = "build"
 
 
-@dataclass
+@record
 class BuildRequest:
     """Everything one build needs besides the engine."""
 

@@ -22,7 +22,6 @@ import os
 import posixpath
 import stat
 import tarfile
-from dataclasses import dataclass
 
 from pyns.build.layertar import LayerWriter, Meta
 from pyns.build.rootfs import LayeredFS
@@ -30,16 +29,17 @@ from pyns.build.sources import Source
 from pyns.errors import BuildError, LayerError
 from pyns.images.compression import decompressed
 from pyns.images.unpack import WHITEOUT_PREFIX, clean_name
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Destination:
     path: str  # resolved, absolute
     is_dir_hint: bool  # written with a trailing slash
     existing: os.stat_result | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CopyOptions:
     uid: int = 0
     gid: int = 0

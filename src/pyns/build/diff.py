@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from pyns.build.layertar import LayerWriter, Meta
 from pyns.build.rootfs import LayeredFS, is_opaque
+from pyns.records import field, record
 
 RUNTIME_FILES = frozenset({"etc/hosts", "etc/hostname", "etc/resolv.conf"})
 RUNTIME_DIRS = frozenset({"proc", "dev", "sys"})
@@ -31,7 +31,7 @@ RUNTIME_PARENTS = frozenset({"etc"})
 _OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.")
 
 
-@dataclass
+@record
 class _Item:
     rel: str
     host: str

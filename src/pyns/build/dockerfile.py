@@ -7,14 +7,13 @@ line. Stage lookup (``AS name`` or index, case-insensitive) and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyns.build.instructions import Arg, From, Instruction, from_node
 from pyns.build.parser import located, parse
 from pyns.errors import BuildError
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Stage:
     index: int
     name: str | None
@@ -27,7 +26,7 @@ class Stage:
         return 1 + len(self.instructions)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dockerfile:
     name: str
     escape: str

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 
 from pyns.build.patterns import compile_pattern
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pattern:
     text: str
     exclusion: bool  # a "!" line: matching paths are put back

@@ -12,7 +12,6 @@ ENV/LABEL pairs, HEALTHCHECK and ONBUILD validation come from
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.build.parser import Node, located
@@ -21,6 +20,7 @@ from pyns.build.words import exec_form
 from pyns.errors import BuildError, InvalidArgument
 from pyns.images import changes
 from pyns.images.shellwords import split_words
+from pyns.records import field, record
 
 _STAGE_NAME_RE = re.compile(r"[a-z][a-z0-9\-_.]*")
 _UNSUPPORTED = {"mount": "--mount", "security": "--security", "parents": "--parents", "exclude": "--exclude",
@@ -36,7 +36,7 @@ FLAGS: dict[str, dict[str, bool]] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     """Common part: the raw node (keyword, line, original text)."""
 
@@ -55,14 +55,14 @@ class Instruction:
         return self.node.original
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class From(Instruction):
     image: str
     stage_name: str | None
     platform: str | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command(Instruction):
     """RUN, CMD, ENTRYPOINT: ``args`` is the exec-form list, or ``[text]`` for the shell form."""
 
@@ -71,7 +71,7 @@ class Command(Instruction):
     network: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Copy(Instruction):
     """COPY and ADD (``add`` set): sources as written, heredoc sources by name."""
 
@@ -84,46 +84,46 @@ class Copy(Instruction):
     checksum: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pairs(Instruction):
     """ENV and LABEL: raw (key, value) pairs."""
 
     pairs: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Arg(Instruction):
     """ARG: (name, raw default or None) pairs."""
 
     pairs: tuple[tuple[str, str | None], ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Value(Instruction):
     """WORKDIR, USER, STOPSIGNAL, MAINTAINER, EXPOSE: the raw argument text."""
 
     value: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Volume(Instruction):
     paths: tuple[str, ...]
     json: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Shell(Instruction):
     shell: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Healthcheck(Instruction):
     """The docker ``Healthcheck`` config the instruction sets (no substitution applies)."""
 
     config: dict[str, Any] = field(hash=False, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Onbuild(Instruction):
     """The trigger, as written after ONBUILD, replayed in builds FROM this image."""
 

@@ -17,15 +17,16 @@ import posixpath
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, BinaryIO
+
+from pyns.records import record
 
 PAX_XATTR = "SCHILY.xattr."
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Meta:
     """Ownership, permission bits and mtime (seconds) of one entry."""
 

@@ -20,11 +20,11 @@ say ``Dockerfile:7: ...``. Pure: text in, values out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pyns.errors import BuildError
 from pyns.images.changes import split_flags
 from pyns.images.shellwords import split_words
+from pyns.records import record
 
 DEFAULT_ESCAPE = "\\"
 HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
@@ -38,7 +38,7 @@ def located(name: str, line: int, message: str) -> BuildError:
     return BuildError(f"{name}:{line}: {message}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Heredoc:
     """A here-document: its delimiter, body, and whether ``$VAR`` in it is expanded.
 
@@ -52,7 +52,7 @@ class Heredoc:
     chomp: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     """One instruction as written: keyword (upper case), ``--flags``, the rest.
 
@@ -69,7 +69,7 @@ class Node:
     heredocs: tuple[Heredoc, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParsedFile:
     escape: str
     directives: dict[str, str]

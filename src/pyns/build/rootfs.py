@@ -15,14 +15,14 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from pyns.build.scoped import resolve_in_root
+from pyns.records import record
 
 OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")  # the second in a user namespace (rootless)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """A visible path: its stat and the host path that holds it (top layer for dirs)."""
 

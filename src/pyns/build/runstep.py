@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pyns.errors import InvalidArgument
+from pyns.records import record
 
 DEFAULT_NETWORK = "default"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunRequest:
     image_id: str
     argv: list[str]

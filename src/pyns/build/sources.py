@@ -14,12 +14,12 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from pyns.build.context import BuildContext, looks_like_tar
 from pyns.build.patterns import compile_pattern, has_magic
 from pyns.build.rootfs import LayeredFS
 from pyns.errors import BuildError
+from pyns.records import field, record
 
 _CHUNK = 1 << 20
 
@@ -103,7 +103,7 @@ class ImageFS(SourceFS):
                 yield entry.path.lstrip("/"), entry.st
 
 
-@dataclass
+@record
 class Source:
     """One thing to copy: a file or directory tree of a SourceFS, or bytes from elsewhere.
 

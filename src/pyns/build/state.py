@@ -9,7 +9,6 @@ history entry and, for steps that changed files, the layer's diff_id.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.build.buildargs import StageArgs
@@ -17,6 +16,7 @@ from pyns.images.image import Image
 from pyns.images.layers import Layer
 from pyns.images.platform import host_platform
 from pyns.images.shellwords import env_map
+from pyns.records import field, record
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -29,7 +29,7 @@ def scratch_config() -> dict[str, Any]:
     return {**host_platform(), "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
 
 
-@dataclass
+@record
 class StageState:
     """Where one stage is: last image (None before any commit on scratch) and its config."""
 

@@ -12,7 +12,6 @@ import copy
 import posixpath
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.build import commitmsg
@@ -41,12 +40,13 @@ from pyns.images import changes
 from pyns.images.image import Image
 from pyns.images.shellwords import expand
 from pyns.images.store import ImageStore
+from pyns.records import field, record
 
 Log = Callable[[str], None]
 ImageResolver = Callable[..., Image]  # (reference, platform, pull=False) -> local or pulled image
 
 
-@dataclass
+@record
 class BuildEnv:
     """What every step may use: the store, cache, context, engine and finished stages."""
 

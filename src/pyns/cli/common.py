@@ -1,19 +1,22 @@
-"""Small helpers shared by the CLI command modules."""
+"""Small helpers shared by the CLI command modules.
+
+Free of click: the fast path (pyns.cli.quick) uses them without loading it.
+"""
 from __future__ import annotations
 
 import os
 import sys
 from typing import Any, Callable, Iterable
 
-import click
-
 from pyns.errors import PynsError
 
 
-def engine(ctx: click.Context):  # -> pyns.engine.Engine
+def engine(ctx: Any):  # -> pyns.engine.Engine
+    """The engine the global options name; ctx is a click context or the
+    global options' dict itself (the fast path has no context)."""
     from pyns.engine import Engine
 
-    obj = ctx.find_root().obj
+    obj = ctx if isinstance(ctx, dict) else ctx.find_root().obj
     eng = Engine(obj["root"], obj.get("run_root"), userns_remap=obj.get("userns_remap") or "")
     path = os.environ.get("PYNS_TIMINGS")
     if path:  # pyns bench --via cli: this process's instants, written at exit
@@ -35,9 +38,9 @@ def for_each(targets: Iterable[str], action: Callable[[str], str | None]) -> int
         try:
             out = action(t)
             if out is not None:
-                click.echo(out)
+                print(out, flush=True)
         except PynsError as e:
-            click.echo(f"Error: {e}", err=True)
+            print(f"Error: {e}", file=sys.stderr, flush=True)
             failed = True
     return 1 if failed else 0
 
@@ -52,12 +55,31 @@ def inspect_each(names: Iterable[str], lookup: Callable[[str], Any], what: str, 
         try:
             found.append(lookup(name))
         except PynsError:
-            click.echo(f"Error: No such {what}: {name}", err=True)
+            print(f"Error: No such {what}: {name}", file=sys.stderr, flush=True)
             failed = True
-    click.echo(render.inspected(found, template), nl=False)
+    print(render.inspected(found, template), end="", flush=True)
     return 1 if failed else 0
 
 
 def fail(message: str, code: int = 125) -> None:
-    click.echo(f"Error: {message}", err=True)
+    print(f"Error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def stream_logs(c: Any, follow: bool, tail: int | None, timestamps: bool) -> None:
+    """A container's log entries to our stdout/stderr, as they were written."""
+    from pyns.containers import logs as logs_mod
+
+    path = c.attrs["LogPath"]
+    entries = (logs_mod.follow(path, tail, lambda: c._m.is_running(c.id)) if follow
+               else logs_mod.read_entries(path, tail))
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for e in entries:
+        stream = err if e.stream == "stderr" else out
+        if timestamps:
+            stream.write(e.time.encode() + b" ")
+        stream.write(e.data)
+        if follow:
+            stream.flush()
+    out.flush()
+    err.flush()

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from pyns.cli.common import engine, fail, for_each, inspect_each
+from pyns.cli import running
+from pyns.cli.common import engine, fail, for_each, inspect_each, stream_logs
 from pyns.errors import PynsError
 
 
@@ -67,77 +68,6 @@ def _run_options(f):  # noqa: ANN001 - click decorator stack
     return f
 
 
-def _ensure_image(eng: Any, image: str, o: dict[str, Any]) -> None:
-    """--pull: missing (docker's default) pulls an image that is not here, always pulls, never doesn't."""
-    if o["pull_policy"] == "missing" and eng.image_store.exists(image):
-        return  # the common case, without loading the registry client
-    from pyns.cli.images import ProgressPrinter, pull_missing
-
-    if o["pull_policy"] == "always":
-        from pyns.images.reference import parse
-
-        result = eng.images.pull_result(image, platform=o["platform"], progress=ProgressPrinter(err=True))
-        click.echo(result.status(parse(image)), err=True)
-    elif o["pull_policy"] == "missing":
-        pull_missing(eng, image, o["platform"])
-
-
-def _create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
-    """CLI flags -> the library's (Docker SDK) keyword arguments."""
-    from pyns import options
-
-    env: list[str] = []
-    for path in o["env_file"]:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                env += options.parse_env_file(fh.read(), os.environ.get)
-        except OSError as e:
-            fail(f"open {path}: {e.strerror.lower() if e.strerror else e}")
-    env += options.parse_env(list(o["env"]), os.environ.get) if o["env"] else []
-    labels = dict(options.parse_key_value(x) for x in o["label"]) if o["label"] else None
-    kw: dict[str, Any] = {
-        "environment": env or None,
-        "working_dir": o["workdir"],
-        "user": o["user"],
-        "hostname": o["hostname"],
-        "entrypoint": [o["entrypoint"]] if o["entrypoint"] is not None else None,
-        "volumes": list(o["volumes"]) or None,
-        "tmpfs": list(o["tmpfs"]) or None,
-        "read_only": o["read_only"],
-        "mem_limit": o["memory"],
-        "memswap_limit": o["memory_swap"],
-        "nano_cpus": options.parse_cpus(o["cpus"]) if o["cpus"] else None,
-        "cpu_shares": o["cpu_shares"],
-        "pids_limit": o["pids_limit"],
-        "cpuset_cpus": o["cpuset_cpus"],
-        "cpuset_mems": o["cpuset_mems"],
-        "network_mode": o["network"],
-        "network_aliases": list(o["network_alias"]) or None,
-        "publish": list(o["publish"]) or None,
-        "publish_all_ports": o["publish_all"] or None,
-        "pid_mode": o["pid_mode"],
-        "ipc_mode": o["ipc_mode"],
-        "uts_mode": o["uts_mode"],
-        "cgroupns": o["cgroupns"],
-        "userns_mode": o["userns_mode"],
-        "stop_signal": o["stop_signal"],
-        "stop_timeout": o["stop_timeout"],
-        "init": o["init"],
-        "privileged": o["privileged"],
-        "cap_add": list(o["cap_add"]) or None,
-        "cap_drop": list(o["cap_drop"]) or None,
-        "security_opt": list(o["security_opt"]) or None,
-        "ulimits": list(o["ulimit"]) or None,
-        "sysctls": dict(options.parse_key_value(x) for x in o["sysctl"]) or None,
-        "labels": labels,
-        "name": o["name"],
-        "auto_remove": o["rm"],
-        "stdin_open": o["interactive"],
-        "tty": o["tty"],
-    }
-    return {k: v for k, v in kw.items() if v is not None}
-
-
 RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False}
 
 
@@ -147,57 +77,7 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.pass_context
 def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], **o: Any) -> None:
     """Create and run a new container from an image."""
-    eng = engine(ctx)
-    kw = _create_kwargs(o)
-    _ensure_image(eng, image, o)
-    c = eng.containers.create(image, list(command) or None, **kw)
-    if detach:
-        try:
-            c.start()
-        except PynsError:
-            if o["rm"]:
-                c.remove(force=True)
-            raise
-        click.echo(c.id)
-        return
-    if o["tty"]:
-        ctx.exit(_run_with_tty(eng, c, o))
-    code = 0
-    try:
-        sys.stdout.flush()
-        info = eng.manager.run_attached(
-            c.id, stdin=0 if o["interactive"] else -1,
-            tee_out=sys.stdout.fileno(), tee_err=sys.stderr.fileno(), forward_signals=True)
-        code = info.exit_code
-    finally:
-        if o["rm"]:
-            c.remove(force=True)
-    ctx.exit(code)
-
-
-def _run_with_tty(eng: Any, c: Any, o: dict[str, Any]) -> int:
-    """run -t: the monitor owns the pty; we attach to it like `pyns attach`."""
-    from pyns.containers import attach as attach_mod
-
-    keys = attach_mod.parse_detach_keys(o["detach_keys"]) if o["detach_keys"] else attach_mod.DEFAULT_DETACH_KEYS
-    try:
-        eng.manager.start(c.id, attach_mod.terminal_size(0) if os.isatty(0) else None)
-    except PynsError:
-        if o["rm"]:
-            c.remove(force=True)
-        raise
-    try:
-        how = attach_mod.attach(eng.manager.attach_socket(c.id), 0 if o["interactive"] else None, 1, True, keys)
-    except PynsError:
-        how = "exited"  # it finished before we connected: show what it printed
-        _stream_logs(c, follow=False, tail=None, timestamps=False)
-    if how == "detached":
-        click.echo()
-        return 0
-    code = c.wait()["StatusCode"]
-    if o["rm"]:
-        c.remove(force=True)
-    return code
+    ctx.exit(running.run(ctx.find_root().obj, detach, image, command, o))
 
 
 @click.command(context_settings=RUN_CONTEXT)
@@ -205,11 +85,7 @@ def _run_with_tty(eng: Any, c: Any, o: dict[str, Any]) -> int:
 @click.pass_context
 def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
     """Create a new container."""
-    eng = engine(ctx)
-    kw = _create_kwargs(o)
-    _ensure_image(eng, image, o)
-    c = eng.containers.create(image, list(command) or None, **kw)
-    click.echo(c.id)
+    click.echo(running.create(engine(ctx), image, command, o).id)
 
 
 @click.command()
@@ -224,7 +100,7 @@ def start(ctx: click.Context, attach: bool, containers: tuple[str, ...]) -> None
             fail("you cannot start and attach multiple containers at once")
         c = eng.containers.get(containers[0])
         c.start()
-        _stream_logs(c, follow=True, tail=None, timestamps=False)
+        stream_logs(c, follow=True, tail=None, timestamps=False)
         ctx.exit(c.wait()["StatusCode"])
 
     def one(ref: str) -> str:
@@ -329,24 +205,6 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, no_trunc: bool, last: int, l
         click.echo(render.ps_table(rows), nl=False)
 
 
-def _stream_logs(c: Any, follow: bool, tail: int | None, timestamps: bool) -> None:
-    from pyns.containers import logs as logs_mod
-
-    path = c.attrs["LogPath"]
-    entries = (logs_mod.follow(path, tail, lambda: c._m.is_running(c.id)) if follow
-               else logs_mod.read_entries(path, tail))
-    out, err = sys.stdout.buffer, sys.stderr.buffer
-    for e in entries:
-        stream = err if e.stream == "stderr" else out
-        if timestamps:
-            stream.write(e.time.encode() + b" ")
-        stream.write(e.data)
-        if follow:
-            stream.flush()
-    out.flush()
-    err.flush()
-
-
 @click.command()
 @click.option("-f", "--follow", is_flag=True, help="Follow log output")
 @click.option("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
@@ -364,7 +222,7 @@ def logs(ctx: click.Context, follow: bool, tail: str, timestamps: bool, containe
             fail(f'invalid value for "tail": {tail!r}')
         if n is not None and n < 0:
             n = None
-    _stream_logs(c, follow, n, timestamps)
+    stream_logs(c, follow, n, timestamps)
 
 
 @click.command()

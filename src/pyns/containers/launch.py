@@ -6,16 +6,13 @@ spawns and supervises it in the foreground. Both record the same state.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import socket
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from pyns import options
+from pyns import options, records
 from pyns.containers import mounts as mounts_mod
 from pyns.containers.rootfs_files import read_file
 from pyns.containers import networking, userns
@@ -23,6 +20,7 @@ from pyns.containers.config import resources_from_host_config, seccomp_profile
 from pyns.containers.status import now_rfc3339
 from pyns.containers.store import ContainerStore
 from pyns.errors import Conflict, PynsError
+from pyns.records import record
 from pyns.runtime import capabilities, defaults, native, procs, rootless
 from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
@@ -34,7 +32,7 @@ ATTACH_SOCKET = "attach.sock"  # in the container's directory, served by its mon
 TIMINGS_ENV = "PYNS_TIMINGS"  # `pyns run` appends its start-up instants to this file (pyns bench --via cli)
 
 
-@dataclass
+@record
 class Prepared:
     spec: Spec
     plan: native.Plan
@@ -87,7 +85,7 @@ class Launcher:
                     readonly=bool(hc.get("ReadonlyRootfs")))
 
         hostname: str | None = cfg.get("Hostname") or (
-            socket.gethostname() if hc.get("NetworkMode") == "host" or hc.get("UTSMode") == "host" else cid[:12])
+            os.uname().nodename if hc.get("NetworkMode") == "host" or hc.get("UTSMode") == "host" else cid[:12])
         argv = list(cfg.get("Entrypoint") or []) + list(cfg.get("Cmd") or [])
         privileged = bool(hc.get("Privileged"))
         init_mount: list[Mount] = []
@@ -95,7 +93,7 @@ class Launcher:
             argv = ["/dev/init", "--", *argv]
             init_mount = [Mount("/dev/init", "bind", native.libexec("pyns-init"), ["bind", "ro"])]
 
-        process = self.process_for(record, argv, hostname or socket.gethostname(), upper, layers)
+        process = self.process_for(record, argv, hostname or os.uname().nodename, upper, layers)
         rlimits = {r.resource: r for r in defaults.default_rlimits()}
         for u in hc.get("Ulimits") or []:
             r = defaults.checked_rlimit(options.rlimit_number(u["Name"]), int(u["Soft"]), int(u["Hard"]))
@@ -117,7 +115,7 @@ class Launcher:
         if "ipc" not in namespaces:
             mount_list = [m for m in mount_list if m.destination not in ("/dev/shm", "/dev/mqueue")]
             mount_list.append(Mount("/dev/shm", "bind", "/dev/shm", ["rbind"]))
-        mount_list += mounts_mod.etc_files(cdir, hostname or socket.gethostname(), network_mode)
+        mount_list += mounts_mod.etc_files(cdir, hostname or os.uname().nodename, network_mode)
         mount_list += mounts_mod.resolve(self.root, hc).mounts
         mount_list += init_mount
         if idmap:
@@ -221,7 +219,7 @@ class Launcher:
             stale.remove()
         resources = resources_from_host_config(record["HostConfig"])
         if rootless.active():  # device rules need the host's root; its nodes are bound ones anyway
-            resources = dataclasses.replace(resources, devices_default=False)
+            resources = records.replace(resources, devices_default=False)
         cgroup = driver.create(cid, resources)
         try:
             spec = self.build_spec(cid, record, cgroup, detached)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from pyns.records import record
 
-@dataclass
+
+@record
 class LogEntry:
     stream: str
     time: str

@@ -7,9 +7,7 @@ these; nothing here prints.
 from __future__ import annotations
 
 import os
-import shutil
 import signal as signal_mod
-import subprocess
 import time
 from typing import Any, Callable
 
@@ -402,6 +400,8 @@ class ContainerManager:
             record = self.store.config(cid)
             self.store.delete(cid)
             if volumes:
+                import shutil
+
                 for m in record.get("Mounts", []):
                     if m.get("Type") == "volume" and len(m.get("Name", "")) == 64:
                         shutil.rmtree(os.path.dirname(m["Source"]), ignore_errors=True)
@@ -448,6 +448,8 @@ class ContainerManager:
             raise Conflict(f"Container {cid} is not running")
         cg = detect().open(cid)
         pids = set(cg.pids() if cg.dirs else procs.in_pid_namespace_of(int(self.store.state(cid).get("Pid", 0))))
+        import subprocess
+
         out = subprocess.run(["ps", *ps_args.split()], capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise InvalidArgument(f"ps: {out.stderr.strip()}")

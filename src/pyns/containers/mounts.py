@@ -8,16 +8,15 @@ destination first so that nested targets stack correctly.
 from __future__ import annotations
 
 import os
-import secrets
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from pyns import options
 from pyns.errors import InvalidArgument
+from pyns.records import record
 from pyns.runtime.spec import Mount
 
 
-@dataclass
+@record
 class ResolvedMounts:
     mounts: list[Mount]               # runtime mounts in order
     inspect: list[dict[str, Any]]     # docker inspect "Mounts"
@@ -44,7 +43,7 @@ def resolve(root: str, host_config: Mapping[str, Any]) -> ResolvedMounts:
             entry = {"Type": "bind", "Source": source, "Destination": target, "Mode": "",
                      "RW": not v.read_only, "Propagation": "rprivate"}
         else:
-            name = v.source if v.kind == "volume" else secrets.token_hex(32)
+            name = v.source if v.kind == "volume" else os.urandom(32).hex()
             source = volume_dir(root, name)
             os.makedirs(source, exist_ok=True)
             entry = {"Type": "volume", "Name": name, "Source": source, "Destination": target,

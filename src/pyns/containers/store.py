@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from typing import Any, Iterator
 
 from pyns import fsutil
@@ -36,6 +35,8 @@ def _reap(path: str) -> None:
     nothing behind; a process killed first leaves a .rm- directory that the
     next ContainerStore sweeps.
     """
+    import threading
+
     threading.Thread(target=shutil.rmtree, args=(path, True), name="pyns-reap").start()
 
 

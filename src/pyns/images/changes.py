@@ -15,11 +15,11 @@ import posixpath
 import re
 import signal as _signal
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from pyns.errors import InvalidArgument
 from pyns.images.shellwords import env_map, expand, split_words
+from pyns.records import record
 
 VALID_COMMANDS = frozenset({"cmd", "entrypoint", "env", "expose", "healthcheck", "label", "onbuild",
                             "stopsignal", "user", "volume", "workdir"})
@@ -32,7 +32,7 @@ _HEALTH_FLAGS = {"interval": "Interval", "timeout": "Timeout", "start-period": "
                  "start-interval": "StartInterval", "retries": "Retries"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     """One logical change line: ``name`` as typed, leading ``--flags``, the rest."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from typing import BinaryIO
 
 from pyns.errors import LayerError, NotFound
@@ -112,6 +111,8 @@ class BlobWriter:
         self.expected_size = size
         self._hash = hashlib.sha256()
         self.size = 0
+        import tempfile
+
         fd, self._tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=store.ingest_dir)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
 

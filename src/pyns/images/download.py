@@ -12,7 +12,6 @@ layers bottom-up. A transient failure (dropped connection, truncated body,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pyns.errors import LayerError, PynsError
@@ -23,13 +22,14 @@ from pyns.images.manifest import Descriptor
 from pyns.images.progress import Reporter, short_digest
 from pyns.images.registry.client import RegistryClient
 from pyns.images.registry.transport import TransientError
+from pyns.records import record
 
 
 class Cancelled(PynsError):
     """Another layer of the same pull failed; this one stops early (see workers.py)."""
 
 
-@dataclass
+@record
 class LayerJob:
     """What to fetch: a layer descriptor and the diff_id the config promises for it."""
 

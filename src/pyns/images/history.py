@@ -8,17 +8,17 @@ Images without history (imports from other tools) get one line per layer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pyns.formatting import parse_rfc3339
 from pyns.images.image import Image
+from pyns.records import record
 
 MISSING = "<missing>"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HistoryEntry:
     id: str
     created: datetime | None

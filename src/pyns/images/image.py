@@ -6,14 +6,14 @@ snapshots: re-``get`` an image to see later tag changes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pyns.formatting import parse_rfc3339
+from pyns.records import record
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Image:
     """A stored image. ``config`` is the full OCI image config dict."""
 

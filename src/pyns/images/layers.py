@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from pyns.errors import LayerError, NotFound
 from pyns.images import digest as dg
-from pyns.images.compression import decompressed, detect
 from pyns.fsutil import (FileLock, atomic_write_json, make_temp_dir, read_json, remove_tree,
                          remove_tree_atomically, sweep_temp)
 from pyns.formatting import parse_rfc3339, rfc3339_nano
 from pyns.images.links import LayerLinks
+from pyns.records import field, record
 
 if TYPE_CHECKING:
     from pyns.images.content import BlobWriter, ContentStore
@@ -33,7 +32,7 @@ METADATA = "layer.json"
 DIFF = "diff"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerBlob:
     """A stored (usually compressed) tarball of a layer, and where registries already have it.
 
@@ -56,7 +55,7 @@ class LayerBlob:
                    tuple(str(s) for s in data.get("sources") or ()))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Layer:
     """One unpacked layer. ``parent`` is the chain id of the layer below, if any.
 
@@ -79,7 +78,7 @@ class Layer:
         return os.path.join(self.path, DIFF)
 
 
-@dataclass
+@record
 class PendingLayer:
     """A layer unpacked into a private temp dir, not yet published under its chain id.
 
@@ -211,6 +210,8 @@ class LayerStore:
                 except BaseException:
                     self.discard(pending)
                     raise
+            from pyns.images.compression import detect  # here: only adding layers needs it
+
             pending.blobs.append(LayerBlob(digest, blob.size, detect(head.head)))
         return self.publish(pending, parent)
 
@@ -225,6 +226,8 @@ class LayerStore:
             diff_dir = os.path.join(work, DIFF)
             os.mkdir(diff_dir, 0o755)
             os.chmod(diff_dir, 0o755)
+            from pyns.images.compression import decompressed
+
             reader = dg.HashingReader(decompressed(stream))
             from pyns.images.unpack import unpack  # only when unpacking: not on a container's start
 

@@ -20,7 +20,6 @@ import posixpath
 import re
 import shutil
 import tarfile
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from pyns.errors import InvalidArgument, LayerError
@@ -34,13 +33,14 @@ from pyns.images.reference import Reference, parse_tagged
 from pyns.images.save import CONTAINERD_NAME, OCI_REF_NAME
 from pyns.images.store import ImageStore
 from pyns.images.unpack import clean_name
+from pyns.records import record
 
 _HEX_NAME_RE = re.compile(r"(?:blobs/sha256/)?([a-f0-9]{64})(?:\.json)?")
 _MAX_LINKS = 16
 _MAX_JSON = 64 << 20
 
 
-@dataclass
+@record
 class _Candidate:
     """One image found in the archive: its config, layer tarballs (paths) and names."""
 

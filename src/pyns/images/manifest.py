@@ -10,19 +10,19 @@ straight from the network.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.errors import InvalidArgument, RegistryError
 from pyns.images import digest as dg
 from pyns.images import mediatypes as mt
 from pyns.images.platform import Platform
+from pyns.records import field, record
 
 MAX_MANIFEST_SIZE = 4 << 20
 _GENERIC_TYPES = ("", "application/json", "text/plain", "application/octet-stream")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     """A content descriptor: what a blob is, its digest and size (and platform in an index)."""
 
@@ -65,7 +65,7 @@ class Descriptor:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageManifest:
     """One platform's image: a config and its layers, bottom first."""
 
@@ -74,7 +74,7 @@ class ImageManifest:
     layers: tuple[Descriptor, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageIndex:
     """A multi-platform list of manifests (Docker manifest list or OCI index)."""
 

@@ -8,10 +8,10 @@ Go's architecture names, normalised the way containerd does, so that
 from __future__ import annotations
 
 import platform as _platform
-from dataclasses import dataclass
 from typing import Any
 
 from pyns.errors import InvalidArgument
+from pyns.records import record
 
 _ARCH = {
     "x86_64": ("amd64", None), "amd64": ("amd64", None), "x86-64": ("amd64", None),
@@ -23,7 +23,7 @@ _ARCH = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     """An os/architecture/variant triple; ``variant`` is "" when not relevant."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProgressEvent:
     """One status message. ``id`` is a layer's short digest (12 hex) or a tag, "" for
     image-wide lines; ``current``/``total`` are byte counts for Downloading/Pushing."""

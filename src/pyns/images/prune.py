@@ -7,13 +7,12 @@ space reclaimed is the size of the layers that were actually deleted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pyns.errors import Conflict, ImageNotFound
 from pyns.images.store import ImageStore
+from pyns.records import field, record
 
 
-@dataclass
+@record
 class PruneReport:
     """docker's ``ImagesDeleted`` lines (``untagged: x`` / ``deleted: sha256:...``) and bytes freed."""
 

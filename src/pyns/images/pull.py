@@ -18,7 +18,6 @@ content-addressed, so the second writer's copy is simply dropped.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 
 from pyns.errors import RegistryError
 from pyns.images import digest as dg
@@ -34,9 +33,10 @@ from pyns.images.registry.endpoints import pull_endpoints
 from pyns.images.resolve import ResolvedImage, resolve
 from pyns.images.store import ImageStore, ref_key
 from pyns.images.workers import ForkedWorkers, can_fork, run_sequential
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullResult:
     """The pulled image, the digest the reference resolved to, and whether anything changed."""
 

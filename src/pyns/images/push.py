@@ -17,7 +17,6 @@ import gzip
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, cast
 
 from pyns.errors import LayerError, RegistryError
@@ -32,11 +31,12 @@ from pyns.images.registry.config import RegistryConfig
 from pyns.images.registry.endpoints import push_endpoint
 from pyns.images.registry.transport import TransientError
 from pyns.images.store import ImageStore
+from pyns.records import record
 
 _PREFERRED = ("gzip", "zstd", "none")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PushResult:
     tag: str
     digest: str
@@ -47,7 +47,7 @@ class PushResult:
         return f"{self.tag}: digest: {self.digest} size: {self.size}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Upload:
     layer: Layer | None  # None for the config
     descriptor: Descriptor

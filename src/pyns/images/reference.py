@@ -20,10 +20,10 @@ component path gets the ``library/`` prefix.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pyns.errors import InvalidArgument
 from pyns.images import digest as dg
+from pyns.records import record
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -54,7 +54,7 @@ ERR_EMPTY = "invalid reference format: repository name must have at least one co
 ERR_TOO_LONG = f"invalid reference format: repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A parsed, normalised reference. ``tag`` and ``digest`` may be None."""
 

@@ -9,13 +9,13 @@ returned plan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from pyns.errors import Conflict
 from pyns.images.reference import Reference
+from pyns.records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageUser:
     """A container that uses an image, as reported by the container layer."""
 
@@ -23,7 +23,7 @@ class ImageUser:
     running: bool
 
 
-@dataclass
+@record
 class RemovalPlan:
     """References to untag (in output order) and whether to delete the image."""
 
@@ -31,7 +31,7 @@ class RemovalPlan:
     delete: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _ImageConflict:
     message: str
     hard: bool

@@ -10,7 +10,6 @@ use.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pyns.errors import InvalidArgument, LayerError, RegistryError
@@ -21,12 +20,13 @@ from pyns.images.platform import Platform, default_platform
 from pyns.images.reference import Reference
 from pyns.images.registry.client import RegistryClient
 from pyns.images.registry.errors import decode_json
+from pyns.records import record
 
 MAX_CONFIG_SIZE = 8 << 20
 _MAX_INDEX_DEPTH = 2
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedImage:
     """What a reference resolved to: the documents to store and the layers to fetch."""
 

@@ -22,7 +22,6 @@ import json
 import tarfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from pyns.errors import InvalidArgument, LayerError
@@ -34,13 +33,14 @@ from pyns.images.layers import Layer
 from pyns.images.manifest import Descriptor, encode, index_document, manifest_document
 from pyns.images.reference import Reference, parse
 from pyns.images.store import ImageStore
+from pyns.records import record
 
 BLOBS = "blobs/sha256/"
 CONTAINERD_NAME = "io.containerd.image.name"
 OCI_REF_NAME = "org.opencontainers.image.ref.name"
 
 
-@dataclass
+@record
 class _Saved:
     image: Image
     tags: list[Reference]

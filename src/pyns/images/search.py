@@ -10,7 +10,6 @@ goes to the configured index's ``/v1/search`` (Docker Hub's API shape:
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
 
 from pyns.errors import InvalidArgument
 from pyns.images.reference import DEFAULT_DOMAIN, split_domain
@@ -18,12 +17,13 @@ from pyns.images.registry.client import RegistryClient
 from pyns.images.registry.config import RegistryConfig
 from pyns.images.registry.errors import decode_json, raise_for
 from pyns.images.registry.transport import Transport
+from pyns.records import record
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SearchResult:
     name: str
     description: str = ""

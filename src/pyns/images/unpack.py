@@ -31,10 +31,10 @@ import posixpath
 import stat
 import tarfile
 import zlib
-from dataclasses import dataclass
 from typing import Any, BinaryIO, Self
 
 from pyns.errors import LayerError
+from pyns.records import record
 from pyns.runtime import rootless
 from pyns.fsutil import remove_tree
 
@@ -50,7 +50,7 @@ _RESERVED_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 _COPY_CHUNK = 1 << 20
 
 
-@dataclass
+@record
 class UnpackResult:
     """What an unpack produced: bytes of regular-file content and entry count."""
 

@@ -1,6 +1,6 @@
 """The network layer's records: networks, endpoints and a container's attachment.
 
-They are plain dataclasses that round-trip through JSON (``to_dict`` /
+They are plain records (pyns.records) that round-trip through JSON (``to_dict`` /
 ``from_dict``) because every one of them is state on disk first and a
 kernel object second: a crash between the two must leave enough behind
 for ``teardown`` to find and remove the kernel side.
@@ -8,10 +8,10 @@ for ``teardown`` to find and remove the kernel side.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from pyns.options.ports import PortBinding
+from pyns.records import as_dict, field, field_names, record
 
 # Docker's pre-defined networks: "bridge" is a real bridge network (device
 # pyns0), "host" and "none" are modes the lead implements; they exist as
@@ -21,19 +21,19 @@ PREDEFINED = ("bridge", "host", "none")
 
 
 class _Record:
-    """JSON round trip for the dataclasses below."""
+    """JSON round trip for the records below."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return as_dict(self)  # type: ignore[call-overload]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
         """Build from a dict, ignoring keys a newer pyns may have added."""
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = set(field_names(cls))  # type: ignore[arg-type]
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-@dataclass
+@record
 class Network(_Record):
     """One network as stored in ``network/networks/<id>.json``."""
 
@@ -65,7 +65,7 @@ class Network(_Record):
         return self.name not in PREDEFINED
 
 
-@dataclass
+@record
 class Endpoint(_Record):
     """A container's interface on one network."""
 
@@ -87,7 +87,7 @@ class Endpoint(_Record):
         return self.network not in PREDEFINED
 
 
-@dataclass
+@record
 class Attachment(_Record):
     """Everything a container holds in the network layer, as ``setup`` returns it.
 

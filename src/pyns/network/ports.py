@@ -14,11 +14,11 @@ import ipaddress
 import itertools
 import random
 import socket
-from dataclasses import replace
 from typing import Iterable
 
 from pyns.errors import Conflict, InvalidArgument
 from pyns.options.ports import PortBinding
+from pyns.records import replace
 
 ANY = "0.0.0.0"
 

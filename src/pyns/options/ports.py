@@ -8,16 +8,14 @@ form (``published=8080,target=80,protocol=udp``) is accepted too.
 """
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
-
 from pyns.errors import InvalidArgument
 from pyns.options._go import atoi
+from pyns.records import record
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortBinding:
     """One container port and where it is published.
 
@@ -91,6 +89,8 @@ def _valid_ip(text: str) -> bool:
     if "%" in text:
         return False
     try:
+        import ipaddress  # only when an address is given: -p 127.0.0.1:80:80
+
         ipaddress.ip_address(text)
     except ValueError:
         return False

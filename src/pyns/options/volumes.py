@@ -9,11 +9,11 @@ the same three checks in the same order, so the first error is docker's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from pyns.errors import InvalidArgument
 from pyns.options._go import clean_path, quote
+from pyns.records import record
 
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 _GROUPS = {
@@ -27,7 +27,7 @@ VOLUME_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
 Kind = Literal["bind", "volume", "anonymous"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeSpec:
     """One parsed ``-v`` value.
 

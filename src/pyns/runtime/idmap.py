@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import grp
 import pwd
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from pyns.errors import InvalidArgument
+from pyns.records import record
 
 SUBUID, SUBGID = "/etc/subuid", "/etc/subgid"
 DEFAULT_USER = "pyns-remap"
@@ -23,7 +23,7 @@ DEFAULT_START, DEFAULT_SIZE = 100000, 65536
 Range = tuple[int, int, int]  # inside, outside (host), count
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IdMap:
     """uid and gid ranges of one user namespace, as written to uid_map/gid_map."""
 

@@ -8,14 +8,13 @@ stdio, log and exit record, and no Python process stays behind.
 from __future__ import annotations
 
 import os
-import subprocess
-from dataclasses import dataclass
 
 from pyns.errors import RuntimeFailure
+from pyns.records import record
 from pyns.runtime.native import failure_from, libexec
 
 
-@dataclass
+@record
 class MonitorStart:
     pid: int          # the container's init, in the host pid namespace
     monitor_pid: int  # the monitor process (re-parented to init)
@@ -23,6 +22,8 @@ class MonitorStart:
 
 def start_detached(plan_path: str, argv0: str, env: dict[str, str] | None = None) -> MonitorStart:
     """Launch the monitor on plan_path and wait until the container has exec'd."""
+    import subprocess  # here: a foreground `run` never starts a monitor
+
     r, w = os.pipe()
     try:
         proc = subprocess.Popen(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import errno as errno_mod
 import os
-from dataclasses import dataclass
 
 from pyns._native import ffi, lib
 from pyns.errors import RuntimeFailure
+from pyns.records import record
 
 PHASES = ("start", "child", "cgroup", "network", "rootfs", "pivot", "exec", "return")
 SUPERVISE_FORWARD_SIGNALS = lib.PYNS_SUP_FORWARD_SIGNALS
@@ -20,13 +20,13 @@ SUPERVISE_TTY = lib.PYNS_SUP_TTY
 ATTACH_DATA, ATTACH_RESIZE, ATTACH_CLOSE_STDIN = lib.PYNS_ATTACH_DATA, lib.PYNS_ATTACH_RESIZE, lib.PYNS_ATTACH_CLOSE_STDIN
 
 
-@dataclass
+@record
 class SpawnResult:
     pid: int
     timestamps: dict[str, int]  # phase -> CLOCK_MONOTONIC ns (0: not reached)
 
 
-@dataclass
+@record
 class ExitInfo:
     exit_code: int
     signal: int

@@ -23,14 +23,16 @@ hierarchy and belongs to it: cgroups/__init__.detect),
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
 import signal
-import subprocess
-import threading
+from typing import TYPE_CHECKING
 
 from pyns.errors import InvalidArgument, PynsError
-from pyns.runtime import idmap
+
+if TYPE_CHECKING:
+    from pyns.runtime import idmap
+
+# Only the cheap questions (active(), the default paths) run on every start:
+# what entering the namespace needs (idmap, subprocess, pwd) is imported there.
 
 PAUSE_PID = "pause.pid"
 CLONE_NEWUSER = 0x10000000
@@ -74,8 +76,14 @@ def default_run_root(root: str) -> str:
     return os.path.join(xdg, "pyns") if xdg else os.path.join(root, "run")
 
 
-def user_map(subuid: str = idmap.SUBUID, subgid: str = idmap.SUBGID) -> idmap.IdMap:
-    """0 = this user's uid/gid, then its subordinate ranges from 1 up."""
+def user_map(subuid: str | None = None, subgid: str | None = None) -> idmap.IdMap:
+    """0 = this user's uid/gid, then its subordinate ranges from 1 up (from
+    /etc/subuid and /etc/subgid unless other files are named)."""
+    import pwd
+
+    from pyns.runtime import idmap
+
+    subuid, subgid = subuid or idmap.SUBUID, subgid or idmap.SUBGID
     uid, gid = os.getuid(), os.getgid()
     try:
         name = pwd.getpwuid(uid).pw_name
@@ -104,6 +112,9 @@ def _live_pause(run_root: str) -> int | None:
 
 
 def _map(tool: str, pid: int, ranges: tuple[idmap.Range, ...]) -> None:
+    import shutil
+    import subprocess
+
     exe = shutil.which(tool)
     if exe is None:
         raise PynsError(f"rootless: {tool} not found: install the uidmap package")
@@ -139,6 +150,8 @@ def enter(run_root: str) -> None:
     setns into a user namespace needs a single-threaded process: do it
     before starting threads (the CLI and the Engine constructor do).
     """
+    import threading
+
     from pyns.fsutil import FileLock
     from pyns.runtime import native
 

@@ -7,14 +7,17 @@ cgroup files the child joins, the monitor's log and exit files).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyns.runtime.idmap import IdMap
+from pyns.records import field, record
+
+if TYPE_CHECKING:
+    from pyns.runtime.idmap import IdMap
 
 NAMESPACES = ("pid", "mount", "uts", "ipc", "network", "cgroup")
 
 
-@dataclass
+@record
 class Mount:
     """One mount, OCI style: options are strings like "ro", "nosuid", "mode=755"."""
 
@@ -24,7 +27,7 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Device:
     """A device node created in the container's /dev (a tmpfs)."""
 
@@ -35,14 +38,14 @@ class Device:
     mode: int = 0o666
 
 
-@dataclass
+@record
 class Rlimit:
     resource: int  # resource.RLIMIT_*
     soft: int
     hard: int
 
 
-@dataclass
+@record
 class Process:
     args: list[str]
     env: list[str] = field(default_factory=list)
@@ -55,7 +58,7 @@ class Process:
     no_new_privileges: bool = False
 
 
-@dataclass
+@record
 class Root:
     """The root filesystem: an overlay of read-only layers, or a plain directory.
 
@@ -73,13 +76,13 @@ class Root:
     # Root(path="/", pivot=False) with no layers and no mounts: the host's tree as is.
 
 
-@dataclass
+@record
 class Symlink:
     target: str
     path: str
 
 
-@dataclass
+@record
 class CgroupJoin:
     """What the child needs from its cgroup: the files to join and the OOM counter."""
 
@@ -88,7 +91,7 @@ class CgroupJoin:
     oom_events_file: str | None = None
 
 
-@dataclass
+@record
 class Spec:
     process: Process
     root: Root

@@ -16,11 +16,11 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.errors import RegistryError
 from pyns.images.registry.config import Credentials
+from pyns.records import field, record
 
 _ITEM_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')
 _PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|\S*)$')
@@ -28,7 +28,7 @@ _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\s+|$)")
 _MIN_TOKEN_LIFETIME = 60
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     """One parsed ``WWW-Authenticate`` challenge (scheme lower-cased)."""
 

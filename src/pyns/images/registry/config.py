@@ -22,12 +22,12 @@ import binascii
 import ipaddress
 import json
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.errors import InvalidArgument, PynsError
 from pyns.fsutil import FileLock, atomic_write, read_json
 from pyns.images.reference import DEFAULT_DOMAIN
+from pyns.records import field, record
 
 CONFIG_ENV = "PYNS_CONFIG"
 CONFIG_FILE = "config.json"
@@ -73,13 +73,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@dataclass
+@record
 class Credentials:
     username: str
     password: str
 
 
-@dataclass
+@record
 class RegistryConfig:
     """The settings the registry client reads; see the module doc for the file."""
 

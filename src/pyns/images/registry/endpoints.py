@@ -9,14 +9,14 @@ Pushes never go to a mirror.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
 
 from pyns.errors import InvalidArgument
 from pyns.images.reference import DEFAULT_DOMAIN
 from pyns.images.registry.config import DOCKER_HUB_REGISTRY, RegistryConfig
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     """A host to talk to; ``scheme`` is fixed when a mirror URL names one."""
 

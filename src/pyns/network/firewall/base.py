@@ -36,9 +36,9 @@ such packets first).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 from pyns.errors import PynsError
+from pyns.records import record
 
 TAG_PREFIX = "pyns:"
 LOOPBACK = "127.0.0.0/8"
@@ -56,7 +56,7 @@ class FirewallError(PynsError):
     """The packet filter refused a change (message from nft/iptables)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """One backend-neutral rule: matches (all optional) and a verdict.
 

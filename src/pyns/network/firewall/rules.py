@@ -1,12 +1,11 @@
 """pyns's packet-filter policy, as backend-neutral rules (see base.py for why each exists)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyns.network.firewall.base import LOOPBACK, Rule
+from pyns.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Forward:
     """One published port: traffic to host_ip:host_port goes to dest_ip:dest_port.
 

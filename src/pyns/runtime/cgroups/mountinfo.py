@@ -9,9 +9,9 @@ holds no controllers, so any v1 mount of a controller we use means v1.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from pyns.errors import CgroupError
+from pyns.records import field, record
 
 #: v1 controllers pyns creates cgroups in, in the order their dirs are listed.
 V1_CONTROLLERS: tuple[str, ...] = ("memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio")
@@ -19,7 +19,7 @@ V1_CONTROLLERS: tuple[str, ...] = ("memory", "cpu", "cpuacct", "cpuset", "pids",
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountEntry:
     """One line of mountinfo, reduced to what cgroup detection needs."""
 
@@ -29,7 +29,7 @@ class MountEntry:
     super_options: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Topology:
     """Where the hierarchies are: a v2 root, or a mount point per v1 controller."""
 

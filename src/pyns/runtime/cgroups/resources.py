@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from pyns.errors import InvalidArgument
+from pyns.records import record
 
 #: docker's floor for --memory (linuxMinMemory): below it a container cannot start.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -32,7 +32,7 @@ ONLINE_MEMS_FILE = "/sys/devices/system/node/online"
 _CPUSET_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resources:
     """Limits for one container, with docker's meaning for every field.
 

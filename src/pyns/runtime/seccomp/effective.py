@@ -19,13 +19,12 @@ libseccomp cannot AND two comparisons of one argument.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pyns.records import record
 from pyns.runtime.seccomp.context import Host, normalize_cap
 from pyns.runtime.seccomp.profile import ACTIONS, Arg, Condition, Profile, action_value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Syscall:
     """One libseccomp rule: action (kernel return value) when name's args match."""
 
@@ -34,7 +33,7 @@ class Syscall:
     args: tuple[Arg, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Effective:
     """A profile resolved for one container: what the compiler turns into BPF."""
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyns.errors import InvalidArgument
+from pyns.records import field, record
 from pyns.runtime.seccomp.context import normalize_cap
 
 # Actions and their kernel return values (SECCOMP_RET_*, as libseccomp's SCMP_ACT_*).
@@ -62,7 +62,7 @@ _U64 = (1 << 64) - 1
 _KERNEL_RE = re.compile(r"^(\d+)\.(\d+)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Arg:
     """One argument comparison: ``args[index] op value`` (MASKED_EQ: ``& value == valueTwo``)."""
 
@@ -72,7 +72,7 @@ class Arg:
     op: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Condition:
     """An ``includes``/``excludes`` block: capability names (no ``CAP_``), arches, minimum kernel."""
 
@@ -84,7 +84,7 @@ class Condition:
         return bool(self.caps or self.arches or self.min_kernel)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     names: tuple[str, ...]
     action: str
@@ -95,13 +95,13 @@ class Rule:
     comment: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArchMapEntry:
     architecture: str
     sub_architectures: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Profile:
     """A parsed profile. An empty ``default_action`` with no rules means "no filter" (docker's rule)."""
 

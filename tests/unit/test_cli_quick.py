@@ -1,0 +1,89 @@
+"""The fast path's parser (pyns.cli.quick) agrees with click on every argv it accepts."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyns.cli import quick, quickgen, quickspec
+from pyns.cli.group import cli
+
+
+def click_params(verb: str, args: list[str]) -> dict | None:
+    """What click sets for `pyns VERB args`, or None when click rejects args."""
+    cmd = cli.get_command(click.Context(cli), verb)
+    try:
+        with cmd.make_context(verb, list(args)) as ctx:
+            return ctx.params
+    except (click.ClickException, click.exceptions.Exit):
+        return None
+
+
+def test_committed_tables_match_the_click_commands():
+    assert Path(quickspec.__file__).read_text() == quickgen.render(), \
+        "stale: run `python -m pyns.cli.quickgen > src/pyns/cli/quickspec.py`"
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "img"],
+    ["run", "--rm", "--network", "none", "img", "true"],
+    ["run", "-it", "--name=x", "-eA=1", "-e", "B", "-p80:80", "-c", "1_0", "img", "sh", "-c", "echo --rm"],
+    ["run", "--", "img", "--rm"],
+    ["run", "--name", "-x", "img"],
+    ["run", "-e=x", "img"],
+    ["run", "--init", "--pull", "never", "img"],
+    ["run", "--net", "host", "img", "a"],
+])
+def test_plain_argvs_take_the_fast_path_and_match_click(argv):
+    parsed = quick.parse(argv)
+    assert parsed is not None
+    _, verb, params = parsed
+    assert params == click_params(verb, argv[1:])
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["--help"], ["--version"], ["ps"], ["create", "img"], ["run"], ["run", "--help"], ["run", "--bogus", "img"],
+    ["run", "--rm=1", "img"], ["run", "--pull", "MISSING", "img"], ["run", "-c", "x", "img"],
+    ["run", "--env-file", "f", "img"], ["run", "--name"], ["--root"], ["--", "run", "img"],
+    ["run", "-Z", "img"], ["run", "-iZ", "img"],
+])
+def test_anything_unusual_goes_to_click(argv):
+    assert quick.parse(argv) is None
+
+
+def test_global_options_and_their_environment_variables(monkeypatch):
+    monkeypatch.setenv("PYNS_RUN", "/tmp/r")
+    monkeypatch.setenv("PYNS_USERNS_REMAP", "")  # empty is unset, for click too
+    obj, verb, _ = quick.parse(["--root", "/x", "run", "img"])
+    assert (verb, obj) == ("run", {"root": "/x", "run_root": "/tmp/r", "userns_remap": None})
+
+
+RUN_TABLE = quickspec.COMMANDS["run"]
+WORDS = st.sampled_from([*RUN_TABLE["options"], "-it", "-dit", "-eX=1", "-p8080:80", "-", "--", "=", "-e=", "--name=",
+                         "img", "true", "12", " 7", "1_0", "-1", "x", "missing", "never", "--rm=1", "-Z", ""])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(WORDS, max_size=8))
+def test_whatever_the_fast_path_accepts_click_parses_the_same(args):
+    parsed = quick.parse(["run", *args])
+    if parsed is None:
+        return
+    assert parsed[2] == click_params("run", args)
+
+
+def test_pyns_run_does_not_import_click(tmp_path):
+    """The point of the fast path, checked in a fresh interpreter."""
+    env = {**os.environ, "PYNS_ROOT": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    probe = ("import sys\nfrom pyns.cli import quick\n"
+             "p = quick.parse(['run', '--rm', '--network', 'none', 'img', 'true'])\n"
+             "assert p is not None\nimport pyns.cli.main, pyns.cli.running, pyns.cli.common\n"
+             "print('click' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
