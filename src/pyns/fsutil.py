@@ -91,6 +91,29 @@ def remove_tree(path: str) -> None:
             os.unlink(path)
 
 
+def remove_tree_quietly(path: str) -> None:
+    """Delete what can be deleted of a tree, ignoring errors, like
+    shutil.rmtree(path, ignore_errors=True) and as safely (a walk by
+    directory fds, so a symlink is never followed), without importing
+    shutil, which (bz2, lzma) costs a container's `run --rm` ~3 ms."""
+    try:
+        for _, dirs, files, dir_fd in os.fwalk(path, topdown=False):  # dir_fd is open only here
+            for name in files:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+            for name in dirs:
+                try:
+                    os.rmdir(name, dir_fd=dir_fd)
+                except NotADirectoryError:  # a symlink to a directory
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=dir_fd)
+                except OSError:
+                    pass
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 def remove_tree_atomically(path: str) -> bool:
     """Hide ``path`` with one rename, then delete it; False if it was absent.
 

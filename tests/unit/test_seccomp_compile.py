@@ -200,18 +200,30 @@ def test_a_changed_library_or_a_torn_file_means_compiling_again(tmp_path: Path):
     first = program(tmp_path)
     (path,) = (tmp_path / "seccomp").glob("*.bpf")
     data = path.read_bytes()
-    header, program_bytes = data[len(cache.MAGIC):].split(b"\n", 1)
+    header, rest = data[len(cache.MAGIC):].split(b"\n", 1)
     meta = json.loads(header)
+    k = rest[:meta["key"]]
+    assert cache.path_for(str(tmp_path), k) == str(path) and cache.get(str(tmp_path), k) == first
     meta["library"]["size"] += 1  # as if libseccomp had been upgraded
-    path.write_bytes(cache.MAGIC + json.dumps(meta).encode() + b"\n" + program_bytes)
+    path.write_bytes(cache.MAGIC + json.dumps(meta).encode() + b"\n" + rest)
     cache.clear_memory()
-    assert cache.get(str(tmp_path), path.stem) is None
+    assert cache.get(str(tmp_path), k) is None
     assert program(tmp_path) == first
     assert path.read_bytes() == data  # rewritten with the real stamp
     path.write_bytes(data[:-8])
     cache.clear_memory()
-    assert cache.get(str(tmp_path), path.stem) is None
+    assert cache.get(str(tmp_path), k) is None
     assert program(tmp_path) == first
+
+
+def test_a_file_of_another_key_with_the_same_name_is_a_miss(tmp_path: Path):
+    """Files are named by a CRC: a hit must match the whole key, byte for byte."""
+    host = Host("amd64", (6, 1))
+    k, other = cache.key(b"{}", frozenset({"CHOWN"}), host), cache.key(b"{ }", frozenset({"CHOWN"}), host)
+    cache.put(str(tmp_path), k, b"\x01" * 8, {})
+    os.rename(cache.path_for(str(tmp_path), k), cache.path_for(str(tmp_path), other))
+    cache.clear_memory()
+    assert cache.get(str(tmp_path), other) is None
 
 
 def test_an_unwritable_root_still_gives_a_program(tmp_path: Path):

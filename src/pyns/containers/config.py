@@ -8,7 +8,6 @@ key, and so on. The result is stored verbatim in config.json and shown by
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any, Iterable, Mapping
 
 from pyns import options
@@ -23,6 +22,8 @@ def _as_list(cmd: str | Iterable[str] | None) -> list[str] | None:
     if cmd is None:
         return None
     if isinstance(cmd, str):
+        import shlex  # only for a command given as one string
+
         return shlex.split(cmd)
     return [str(c) for c in cmd]
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, NamedTuple
+from collections import namedtuple
+from typing import Any, Iterator
 
 from pyns.containers import logs as logs_mod
 from pyns.containers.manager import ContainerManager
@@ -129,9 +130,9 @@ class Container:
         return self._m.top(self.id, ps_args or "-ef")
 
 
-class ExecResult(NamedTuple):
-    exit_code: int | None
-    output: Any
+#: exec_run's result, a tuple as in the Docker SDK: (exit_code, output).
+#: collections.namedtuple, not typing.NamedTuple: ~1 ms less per CLI start.
+ExecResult = namedtuple("ExecResult", "exit_code,output")
 
 
 def _read_all(fd: int) -> bytes:

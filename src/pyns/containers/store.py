@@ -18,7 +18,6 @@ lock, so concurrent ``create``s cannot both win it.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any, Iterator
 
 from pyns import fsutil
@@ -37,7 +36,7 @@ def _reap(path: str) -> None:
     """
     import threading
 
-    threading.Thread(target=shutil.rmtree, args=(path, True), name="pyns-reap").start()
+    threading.Thread(target=fsutil.remove_tree_quietly, args=(path,), name="pyns-reap").start()
 
 
 class ContainerStore:
@@ -49,7 +48,7 @@ class ContainerStore:
         os.makedirs(self.base, exist_ok=True)
         for name in os.listdir(self.base):  # what a process killed while reaping left
             if name.startswith(".rm-"):
-                shutil.rmtree(os.path.join(self.base, name), ignore_errors=True)
+                fsutil.remove_tree_quietly(os.path.join(self.base, name))
 
     # paths -----------------------------------------------------------------
     def path(self, cid: str, *parts: str) -> str:
@@ -136,7 +135,7 @@ class ContainerStore:
                 fsutil.atomic_write_json(os.path.join(tmp, "config.json"), config)
                 os.rename(tmp, self.path(cid))
             except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
+                fsutil.remove_tree_quietly(tmp)
                 raise
 
     def delete(self, cid: str) -> None:

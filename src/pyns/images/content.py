@@ -8,7 +8,6 @@ crash or a bad digest never leaves a partial blob under a real name.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from typing import BinaryIO
@@ -106,13 +105,14 @@ class BlobWriter:
     def __init__(self, store: ContentStore, expected: str | None, size: int | None) -> None:
         if expected is not None:
             dg.split(expected)
+        import hashlib  # here: only pulls and imports write blobs
+        import tempfile
+
         self.store = store
         self.expected = expected
         self.expected_size = size
         self._hash = hashlib.sha256()
         self.size = 0
-        import tempfile
-
         fd, self._tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=store.ingest_dir)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
 

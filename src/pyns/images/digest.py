@@ -7,7 +7,6 @@ store method funnels its digest arguments through :func:`split`.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import BinaryIO
 
@@ -65,6 +64,8 @@ def from_hex(hexpart: str) -> str:
 
 def of_bytes(data: bytes) -> str:
     """The ``sha256:<hex>`` digest of ``data``."""
+    import hashlib  # here, not at the top: a container start never hashes
+
     return f"{ALGORITHM}:{hashlib.sha256(data).hexdigest()}"
 
 
@@ -100,6 +101,8 @@ class HashingReader:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        import hashlib
+
         self._hash = hashlib.sha256()
         self.size = 0
 

@@ -8,10 +8,10 @@ gid is also the first additional gid (docker does this since CVE-2022-36109).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
 
 from pyns.errors import InvalidArgument
 from pyns.options._go import GO_SPACE, atoi
+from pyns.records import record
 
 MAX_ID = (1 << 31) - 1
 _RANGE = f"uids and gids must be in range 0-{MAX_ID}"
@@ -19,7 +19,8 @@ _RANGE = f"uids and gids must be in range 0-{MAX_ID}"
 ReadFile = Callable[[str], "bytes | None"]
 
 
-class ExecUser(NamedTuple):
+@record(frozen=True)
+class ExecUser:
     """What runc's GetExecUser yields; ``home`` falls back to "/" like runc."""
 
     uid: int
@@ -28,7 +29,8 @@ class ExecUser(NamedTuple):
     home: str
 
 
-class ResolvedUser(NamedTuple):
+@record(frozen=True)
+class ResolvedUser:
     """Ids for the spawned process: ``additional_gids`` starts with ``gid``."""
 
     uid: int
@@ -36,7 +38,8 @@ class ResolvedUser(NamedTuple):
     additional_gids: tuple[int, ...]
 
 
-class _Arg(NamedTuple):
+@record(frozen=True)
+class _Arg:
     name: str
     number: int | None  # set when the argument is numeric
 

@@ -11,33 +11,38 @@ mtime), and a file made by a library that has since changed on disk is
 compiled again, so an upgrade that learns new syscall names takes effect.
 Files are written to a temporary name and renamed, so a reader sees a
 whole program or none, and concurrent starts at worst compile twice.
+
+The key is the material itself, not a digest of it: a file is named by a
+CRC of the material and holds the material, and a hit is a byte-for-byte
+match. So a start needs no hash library (hashlib's OpenSSL costs a CLI
+~4 ms to load), and two keys that share a name only cost a compile.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
+import zlib
 from typing import Any
 
+from pyns.fsutil import atomic_write
 from pyns.runtime.seccomp.context import Host, normalize_cap
 
-FORMAT = 1  # bump when what a key means, or the file layout, changes
+FORMAT = 2  # bump when what a key means, or the file layout, changes
 MAGIC = b"pyns-seccomp-bpf\n"
 DIRNAME = "seccomp"
 
-_memory: dict[tuple[str, str], bytes] = {}
+_memory: dict[tuple[str, bytes], bytes] = {}
 
 
-def key(profile_bytes: bytes, capabilities: frozenset[str], host: Host) -> str:
-    material = json.dumps({
+def key(profile_bytes: bytes, capabilities: frozenset[str], host: Host) -> bytes:
+    """Everything a compiled program depends on but the library, as bytes."""
+    context = json.dumps({
         "format": FORMAT,
-        "profile": hashlib.sha256(profile_bytes).hexdigest(),
         "caps": sorted({normalize_cap(c) for c in capabilities}),
         "arch": host.arch,
         "kernel": list(host.kernel),
     }, sort_keys=True)
-    return hashlib.sha256(material.encode()).hexdigest()
+    return context.encode() + b"\n" + profile_bytes
 
 
 def library_stamp(version: str, path: str) -> dict[str, Any]:
@@ -62,33 +67,37 @@ def _still_current(stamp: dict[str, Any]) -> bool:
     return st.st_size == stamp["size"] and st.st_mtime_ns == stamp.get("mtime_ns")
 
 
-def path_for(root: str, k: str) -> str:
-    return os.path.join(root, DIRNAME, f"{k}.bpf")
+def path_for(root: str, k: bytes) -> str:
+    return os.path.join(root, DIRNAME, f"{zlib.crc32(k):08x}-{len(k):x}.bpf")
 
 
-def _decode(data: bytes) -> bytes | None:
-    """File contents -> program, or None if torn, foreign, or made by a changed library."""
+def _decode(data: bytes, k: bytes) -> bytes | None:
+    """File contents -> program, or None if torn, foreign, another key's, or
+    made by a changed library."""
     if not data.startswith(MAGIC):
         return None
-    header, sep, program = data[len(MAGIC):].partition(b"\n")
+    header, sep, rest = data[len(MAGIC):].partition(b"\n")
     if not sep:
         return None
     try:
         meta = json.loads(header)
     except ValueError:
         return None
-    if not isinstance(meta, dict) or meta.get("length") != len(program) or not program:
+    if not isinstance(meta, dict) or meta.get("key") != len(k) or rest[:len(k)] != k:
+        return None
+    program = rest[len(k):]
+    if meta.get("length") != len(program) or not program:
         return None
     return program if _still_current(meta.get("library") or {}) else None
 
 
-def get(root: str, k: str) -> bytes | None:
+def get(root: str, k: bytes) -> bytes | None:
     hit = _memory.get((root, k))
     if hit is not None:
         return hit
     try:
         with open(path_for(root, k), "rb") as f:
-            program = _decode(f.read())
+            program = _decode(f.read(), k)
     except OSError:
         return None
     if program is not None:
@@ -96,21 +105,13 @@ def get(root: str, k: str) -> bytes | None:
     return program
 
 
-def put(root: str, k: str, program: bytes, stamp: dict[str, Any]) -> None:
+def put(root: str, k: bytes, program: bytes, stamp: dict[str, Any]) -> None:
     """Remember a program; a root we cannot write to only costs the next start a compile."""
     _memory[(root, k)] = program
-    directory = os.path.join(root, DIRNAME)
-    header = json.dumps({"length": len(program), "library": stamp}, sort_keys=True).encode()
+    header = json.dumps({"key": len(k), "length": len(program), "library": stamp}, sort_keys=True).encode()
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".bpf")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + header + b"\n" + program)
-            os.replace(tmp, path_for(root, k))
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        os.makedirs(os.path.join(root, DIRNAME), mode=0o700, exist_ok=True)
+        atomic_write(path_for(root, k), MAGIC + header + b"\n" + k + program, mode=0o600)
     except OSError:
         pass
 
