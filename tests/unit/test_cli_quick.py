@@ -87,3 +87,23 @@ def test_pyns_run_does_not_import_click(tmp_path):
              "print('click' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_pyns_launcher_starts_python_without_site(tmp_path):
+    """bin/pyns, as setup.py installs it: sh starts this Python with -S, the
+    site directories are added as paths, and the CLI runs."""
+    launcher = Path(__file__).resolve().parents[2] / "bin" / "pyns"
+    installed = tmp_path / "pyns"
+    installed.write_text(launcher.read_text().replace("@PYTHON@", sys.executable))
+    installed.chmod(0o755)
+    src = str(Path(quick.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run([str(installed), "--version"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("pyns"), out.stderr
+    probe = ("import sys, site\nprint(sys.flags.no_site, all(d in sys.path for d in site.getsitepackages()))\n"
+             "raise SystemExit(0)\n")
+    text = installed.read_text().replace("from pyns.cli.main import run_as_program  # noqa: E402\n\nrun_as_program()\n",
+                                         probe)
+    installed.write_text(text)
+    out = subprocess.run([str(installed)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["1", "True"], out.stderr
