@@ -57,25 +57,26 @@ def field(*, default: Any = _NO_DEFAULT, default_factory: Callable[[], Any] | No
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
-    names: tuple[str, ...] = cls.__record_fields__
-    defaults: dict[str, Any] = cls.__record_defaults__
-    if len(args) > len(names):
-        raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
+    fill: tuple[tuple[str, Any, bool], ...] = cls.__record_fill__
+    if len(args) > len(fill):
+        raise TypeError(f"{cls.__name__}() takes {len(fill)} positional arguments but {len(args)} were given")
     put = object.__setattr__
-    for name, value in zip(names, args):
+    for (name, _, _), value in zip(fill, args):
         put(self, name, value)
-    for name, value in kwargs.items():
-        if name not in defaults and name not in names:
-            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
-        if name in names[:len(args)]:
-            raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
-        put(self, name, value)
-    for name in names[len(args):]:
-        if name not in kwargs:
-            default = defaults.get(name, _NO_DEFAULT)
-            if default is _NO_DEFAULT:
-                raise TypeError(f"{cls.__name__}() missing required argument: {name!r}")
-            put(self, name, default.make() if type(default) is _Factory else default)
+    if kwargs:
+        names = cls.__record_fields__
+        for name, value in kwargs.items():
+            if name not in names:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
+            if name in names[:len(args)]:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            put(self, name, value)
+    for name, default, factory in fill[len(args):]:
+        if kwargs and name in kwargs:
+            continue
+        if default is _NO_DEFAULT:
+            raise TypeError(f"{cls.__name__}() missing required argument: {name!r}")
+        put(self, name, default() if factory else default)
 
 
 def _values(self: Any) -> tuple[Any, ...]:
@@ -155,6 +156,10 @@ def record(cls: type[T] | None = None, *, frozen: bool = False, eq: bool = True)
     def wrap(c: type[T]) -> type[T]:
         (c.__record_fields__, c.__record_defaults__,  # type: ignore[attr-defined]
          c.__record_compared__, c.__record_hashed__) = _fields_of(c)  # type: ignore[attr-defined]
+        # What __init__ walks: (name, default or _NO_DEFAULT, whether the default is a factory).
+        c.__record_fill__ = tuple(  # type: ignore[attr-defined]
+            (n, d.make if type(d) is _Factory else d, type(d) is _Factory)
+            for n in c.__record_fields__ for d in (c.__record_defaults__.get(n, _NO_DEFAULT),))
         c.__init__ = _init  # type: ignore[misc]
         if "__repr__" not in c.__dict__:
             c.__repr__ = _repr  # type: ignore[method-assign]
