@@ -14,6 +14,14 @@ from typing import BinaryIO, cast
 
 from pyns.errors import LayerError
 
+try:  # python-isal: zlib's inflate API with ~35% less CPU, on a pull's dominant cost
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - a dependency; plain zlib where it cannot install
+    _inflate = zlib  # type: ignore[no-redef]
+
+#: What a corrupt gzip stream raises, whichever inflate is in use.
+INFLATE_ERRORS: tuple[type[BaseException], ...] = (zlib.error, _inflate.error)
+
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -78,7 +86,7 @@ class _GzipStream:
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._zlib = zlib.decompressobj(31)
+        self._zlib = _inflate.decompressobj(31)
         self._done = False
 
     def readable(self) -> bool:
@@ -104,7 +112,7 @@ class _GzipStream:
                 if not data:
                     self._done = True
                     break
-                self._zlib = zlib.decompressobj(31)
+                self._zlib = _inflate.decompressobj(31)
             else:
                 data = self._zlib.unconsumed_tail or self._raw.read(_IN_CHUNK)
                 if not data:

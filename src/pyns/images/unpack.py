@@ -30,10 +30,10 @@ import os
 import posixpath
 import stat
 import tarfile
-import zlib
 from typing import Any, BinaryIO, Self
 
 from pyns.errors import LayerError
+from pyns.images.compression import INFLATE_ERRORS
 from pyns.records import record
 from pyns.runtime import rootless
 from pyns.fsutil import remove_tree
@@ -337,7 +337,7 @@ def unpack(stream: BinaryIO, dest: str, same_owner: bool | None = None) -> Unpac
     unpacker = _Unpacker(os.path.abspath(dest), same_owner)
     try:
         _run(unpacker, stream)
-    except (EOFError, zlib.error, lzma.LZMAError) as e:
+    except (EOFError, lzma.LZMAError, *INFLATE_ERRORS) as e:
         raise LayerError(f"corrupt layer stream: {e}") from None
     unpacker.finish()
     return unpacker.result
