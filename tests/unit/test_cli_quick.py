@@ -39,6 +39,14 @@ def test_committed_tables_match_the_click_commands():
     ["run", "-e=x", "img"],
     ["run", "--init", "--pull", "never", "img"],
     ["run", "--net", "host", "img", "a"],
+    ["rm", "a", "-f", "b"],
+    ["ps", "-aq", "--no-trunc"],
+    ["stop", "-t", "3", "x"],
+    ["exec", "-it", "c", "sh", "-c", "ls -l"],
+    ["port", "c"],
+    ["logs", "-n", "5", "c"],
+    ["top", "c", "-o", "pid"],
+    ["inspect", "-f", "{{.Id}}", "a", "b"],
 ])
 def test_plain_argvs_take_the_fast_path_and_match_click(argv):
     parsed = quick.parse(argv)
@@ -48,7 +56,8 @@ def test_plain_argvs_take_the_fast_path_and_match_click(argv):
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["--help"], ["--version"], ["ps"], ["create", "img"], ["run"], ["run", "--help"], ["run", "--bogus", "img"],
+    [], ["--help"], ["--version"], ["images"], ["create", "img"], ["run"], ["rm"], ["exec", "c"], ["ps", "x"],
+    ["port"], ["export", "-o", "f", "c"], ["inspect", "--type", "volume", "x"], ["run", "--help"], ["run", "--bogus", "img"],
     ["run", "--rm=1", "img"], ["run", "--pull", "MISSING", "img"], ["run", "-c", "x", "img"],
     ["run", "--env-file", "f", "img"], ["run", "--name"], ["--root"], ["--", "run", "img"],
     ["run", "-Z", "img"], ["run", "-iZ", "img"],
@@ -64,18 +73,25 @@ def test_global_options_and_their_environment_variables(monkeypatch):
     assert (verb, obj) == ("run", {"root": "/x", "run_root": "/tmp/r", "userns_remap": None})
 
 
-RUN_TABLE = quickspec.COMMANDS["run"]
-WORDS = st.sampled_from([*RUN_TABLE["options"], "-it", "-dit", "-eX=1", "-p8080:80", "-", "--", "=", "-e=", "--name=",
-                         "img", "true", "12", " 7", "1_0", "-1", "x", "missing", "never", "--rm=1", "-Z", ""])
+EXTRA_WORDS = ["-it", "-dit", "-eX=1", "-p8080:80", "-", "--", "=", "-e=", "--name=", "img", "true", "12", " 7",
+               "1_0", "-1", "x", "missing", "never", "container", "--rm=1", "-Z", "", "-fv", "-t5", "-sKILL"]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(WORDS, max_size=8))
-def test_whatever_the_fast_path_accepts_click_parses_the_same(args):
-    parsed = quick.parse(["run", *args])
+@st.composite
+def verb_and_args(draw):
+    verb = draw(st.sampled_from(sorted(quickspec.COMMANDS)))
+    words = st.sampled_from([*quickspec.COMMANDS[verb]["options"], *EXTRA_WORDS])
+    return verb, draw(st.lists(words, max_size=8))
+
+
+@settings(max_examples=600, deadline=None)
+@given(verb_and_args())
+def test_whatever_the_fast_path_accepts_click_parses_the_same(case):
+    verb, args = case
+    parsed = quick.parse([verb, *args])
     if parsed is None:
         return
-    assert parsed[2] == click_params("run", args)
+    assert parsed[2] == click_params(verb, args)
 
 
 def test_pyns_run_does_not_import_click(tmp_path):

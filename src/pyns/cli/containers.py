@@ -1,18 +1,15 @@
-"""Container verbs: run, create, start, stop, restart, kill, rm, ps, logs,
-inspect, wait, top. Each parses flags, calls the engine, renders."""
+"""Container verbs as click commands: run, create, start, stop, restart,
+kill, rm, ps, logs, inspect, wait, top, exec, attach, export, port. Each
+declares its flags; the bodies are in running.py and lifecycle.py, free of
+click, so the fast path (quick.py) can call them too."""
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import os
-import sys
 from typing import Any
 
 import click
 
-from pyns.cli import running
-from pyns.cli.common import engine, fail, for_each, inspect_each, stream_logs
-from pyns.errors import PynsError
+from pyns.cli import lifecycle, running
+from pyns.cli.common import engine
 
 
 def _run_options(f):  # noqa: ANN001 - click decorator stack
@@ -92,22 +89,9 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def start(ctx: click.Context, attach: bool, containers: tuple[str, ...]) -> None:
+def start(ctx: click.Context, **kw: Any) -> None:
     """Start one or more stopped containers."""
-    eng = engine(ctx)
-    if attach:
-        if len(containers) != 1:
-            fail("you cannot start and attach multiple containers at once")
-        c = eng.containers.get(containers[0])
-        c.start()
-        stream_logs(c, follow=True, tail=None, timestamps=False)
-        ctx.exit(c.wait()["StatusCode"])
-
-    def one(ref: str) -> str:
-        eng.containers.get(ref).start()
-        return ref
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.start(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -115,45 +99,27 @@ def start(ctx: click.Context, attach: bool, containers: tuple[str, ...]) -> None
 @click.option("-s", "--signal", "sig", default=None, help="Signal to send to the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def stop(ctx: click.Context, timeout: int | None, sig: str | None, containers: tuple[str, ...]) -> None:
+def stop(ctx: click.Context, **kw: Any) -> None:
     """Stop one or more running containers."""
-    eng = engine(ctx)
-
-    def one(ref: str) -> str:
-        eng.manager.stop(eng.containers.get(ref).id, timeout, sig)
-        return ref
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.stop(ctx.find_root().obj, **kw))
 
 
 @click.command()
 @click.option("-t", "--time", "timeout", type=int, default=None, help="Seconds to wait before killing the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def restart(ctx: click.Context, timeout: int | None, containers: tuple[str, ...]) -> None:
+def restart(ctx: click.Context, **kw: Any) -> None:
     """Restart one or more containers."""
-    eng = engine(ctx)
-
-    def one(ref: str) -> str:
-        eng.containers.get(ref).restart(timeout)
-        return ref
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.restart(ctx.find_root().obj, **kw))
 
 
 @click.command()
 @click.option("-s", "--signal", "sig", default="KILL", show_default=True, help="Signal to send to the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def kill(ctx: click.Context, sig: str, containers: tuple[str, ...]) -> None:
+def kill(ctx: click.Context, **kw: Any) -> None:
     """Kill one or more running containers."""
-    eng = engine(ctx)
-
-    def one(ref: str) -> str:
-        eng.containers.get(ref).kill(sig)
-        return ref
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.kill(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -161,15 +127,9 @@ def kill(ctx: click.Context, sig: str, containers: tuple[str, ...]) -> None:
 @click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated with the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def rm(ctx: click.Context, force: bool, volumes: bool, containers: tuple[str, ...]) -> None:
+def rm(ctx: click.Context, **kw: Any) -> None:
     """Remove one or more containers."""
-    eng = engine(ctx)
-
-    def one(ref: str) -> str:
-        eng.containers.get(ref).remove(v=volumes, force=force)
-        return ref
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.rm(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -180,29 +140,9 @@ def rm(ctx: click.Context, force: bool, volumes: bool, containers: tuple[str, ..
 @click.option("-l", "--latest", is_flag=True, help="Show the latest created container (includes all states)")
 @click.option("--format", "fmt", default=None, help="Format output: table, json, or a Go template")
 @click.pass_context
-def ps(ctx: click.Context, all_: bool, quiet: bool, no_trunc: bool, last: int, latest: bool, fmt: str | None) -> None:
+def ps(ctx: click.Context, **kw: Any) -> None:
     """List containers."""
-    eng = engine(ctx)
-    if latest:
-        last = 1
-    cs = eng.containers.list(all=all_ or last > 0)
-    if last > 0:
-        cs = cs[:last]
-    if quiet:
-        for c in cs:
-            click.echo(c.id if no_trunc else c.short_id)
-        return
-    from pyns.cli import render
-
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = [render.container_row(c.attrs, now, no_trunc) for c in cs]
-    if fmt == "json":
-        click.echo(render.json_lines(rows), nl=False)
-    elif fmt and fmt != "table":
-        for r in rows:
-            click.echo(render.go_template(fmt, r))
-    else:
-        click.echo(render.ps_table(rows), nl=False)
+    ctx.exit(lifecycle.ps(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -211,18 +151,9 @@ def ps(ctx: click.Context, all_: bool, quiet: bool, no_trunc: bool, last: int, l
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps")
 @click.argument("container")
 @click.pass_context
-def logs(ctx: click.Context, follow: bool, tail: str, timestamps: bool, container: str) -> None:
+def logs(ctx: click.Context, **kw: Any) -> None:
     """Fetch the logs of a container."""
-    c = engine(ctx).containers.get(container)
-    n = None
-    if tail != "all":
-        try:
-            n = int(tail)
-        except ValueError:
-            fail(f'invalid value for "tail": {tail!r}')
-        if n is not None and n < 0:
-            n = None
-    stream_logs(c, follow, n, timestamps)
+    ctx.exit(lifecycle.logs(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -230,45 +161,26 @@ def logs(ctx: click.Context, follow: bool, tail: str, timestamps: bool, containe
 @click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None, help="Return JSON for specified type")
 @click.argument("names", nargs=-1, required=True)
 @click.pass_context
-def inspect(ctx: click.Context, fmt: str | None, kind: str | None, names: tuple[str, ...]) -> None:
+def inspect(ctx: click.Context, **kw: Any) -> None:
     """Return low-level information on containers and images."""
-    eng = engine(ctx)
-
-    def lookup(name: str) -> Any:
-        if kind in (None, "container"):
-            try:
-                return eng.containers.get(name).attrs
-            except PynsError:
-                if kind == "container":
-                    raise
-        return eng.images.get(name).attrs
-
-    ctx.exit(inspect_each(names, lookup, "object", fmt))
+    ctx.exit(lifecycle.inspect(ctx.find_root().obj, **kw))
 
 
 @click.command()
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def wait(ctx: click.Context, containers: tuple[str, ...]) -> None:
+def wait(ctx: click.Context, **kw: Any) -> None:
     """Block until one or more containers stop, then print their exit codes."""
-    eng = engine(ctx)
-
-    def one(ref: str) -> str:
-        return str(eng.containers.get(ref).wait()["StatusCode"])
-
-    ctx.exit(for_each(containers, one))
+    ctx.exit(lifecycle.wait(ctx.find_root().obj, **kw))
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.argument("container")
 @click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
+def top(ctx: click.Context, **kw: Any) -> None:
     """Display the running processes of a container."""
-    from pyns import formatting
-
-    res = engine(ctx).containers.get(container).top(" ".join(ps_args) or None)
-    click.echo(formatting.render_table(res["Titles"], res["Processes"]), nl=False)
+    ctx.exit(lifecycle.top(ctx.find_root().obj, **kw))
 
 
 @click.command("exec", context_settings={"allow_interspersed_args": False})
@@ -282,28 +194,9 @@ def top(ctx: click.Context, container: str, ps_args: tuple[str, ...]) -> None:
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
-def exec_(ctx: click.Context, detach: bool, interactive: bool, tty: bool, env: tuple[str, ...],
-          env_file: tuple[str, ...], workdir: str | None, user: str | None, container: str,
-          command: tuple[str, ...]) -> None:
+def exec_(ctx: click.Context, **kw: Any) -> None:
     """Execute a command in a running container."""
-    from pyns import options
-
-    eng = engine(ctx)
-    c = eng.containers.get(container)
-    envs: list[str] = []
-    for path in env_file:
-        with open(path, encoding="utf-8") as fh:
-            envs += options.parse_env_file(fh.read(), os.environ.get)
-    envs += options.parse_env(list(env), os.environ.get)
-    sys.stdout.flush()
-    from pyns.containers.attach import raw_terminal, terminal_size
-
-    with raw_terminal(0) if (tty and interactive) else contextlib.nullcontext():
-        code = eng.manager.exec_run(c.id, list(command), user, workdir, envs, detach=detach,
-                                    stdin=0 if interactive else -1, tee_out=sys.stdout.fileno(),
-                                    tee_err=sys.stderr.fileno(), forward_signals=True, tty=tty,
-                                    winsize=terminal_size(0) if tty else None)
-    ctx.exit(code or 0)
+    ctx.exit(lifecycle.exec_(ctx.find_root().obj, **kw))
 
 
 @click.command()
@@ -311,60 +204,27 @@ def exec_(ctx: click.Context, detach: bool, interactive: bool, tty: bool, env: t
 @click.option("--detach-keys", default=None, help="Override the key sequence for detaching a container")
 @click.argument("container")
 @click.pass_context
-def attach(ctx: click.Context, no_stdin: bool, detach_keys: str | None, container: str) -> None:
+def attach(ctx: click.Context, **kw: Any) -> None:
     """Attach local standard input, output, and error streams to a running container."""
-    from pyns.containers import attach as attach_mod
-
-    eng = engine(ctx)
-    c = eng.containers.get(container)
-    if not c.attrs["State"]["Running"]:
-        fail("You cannot attach to a stopped container, start it first")
-    keys = attach_mod.parse_detach_keys(detach_keys) if detach_keys else attach_mod.DEFAULT_DETACH_KEYS
-    tty = bool(c.attrs["Config"].get("Tty"))
-    stdin = None if no_stdin or not c.attrs["Config"].get("OpenStdin") else 0
-    how = attach_mod.attach(eng.manager.attach_socket(c.id), stdin, 1, tty, keys)
-    if how == "detached":
-        click.echo("read escape sequence", err=True)
-        ctx.exit(0)
-    ctx.exit(c.wait()["StatusCode"])
+    ctx.exit(lifecycle.attach(ctx.find_root().obj, **kw))
 
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file, instead of STDOUT")
 @click.argument("container")
 @click.pass_context
-def export(ctx: click.Context, output: str | None, container: str) -> None:
+def export(ctx: click.Context, **kw: Any) -> None:
     """Export a container's filesystem as a tar archive."""
-    eng = engine(ctx)
-    c = eng.containers.get(container)
-    if output is None and sys.stdout.isatty():
-        fail("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    if output is None:
-        sys.stdout.flush()
-        eng.manager.export(c.id, sys.stdout.fileno())
-        return
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        eng.manager.export(c.id, fd)
-    finally:
-        os.close(fd)
+    ctx.exit(lifecycle.export(ctx.find_root().obj, **kw))
 
 
 @click.command()
 @click.argument("container")
 @click.argument("private_port", required=False)
 @click.pass_context
-def port(ctx: click.Context, container: str, private_port: str | None) -> None:
+def port(ctx: click.Context, **kw: Any) -> None:
     """List port mappings or a specific mapping for the container."""
-    from pyns.network import settings
-
-    eng = engine(ctx)
-    c = eng.containers.get(container)
-    lines = settings.port_lines(eng.manager.ports(c.id), private_port)
-    if private_port and not lines:
-        fail(f"No public port '{private_port if '/' in private_port else private_port + '/tcp'}' published for {container}", 1)
-    for line in lines:
-        click.echo(line)
+    ctx.exit(lifecycle.port(ctx.find_root().obj, **kw))
 
 
 def register(group: click.Group) -> None:

@@ -1,6 +1,6 @@
 """Entry point of the `pyns` command: the fast path first, click otherwise.
 
-`pyns run` in its plain forms is parsed by
+`pyns run` and the other container verbs, in their plain forms, are parsed by
 pyns.cli.quick without importing click (which costs more than starting a
 container); everything else, and every argv the fast path is unsure of,
 goes to the click group in pyns.cli.group. Both end here: one
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
         group.main(args)
     obj, verb, params = parsed
-    exit_with(lambda: quick.VERBS[verb](obj, params))
+    exit_with(lambda: quick.call(obj, verb, params))
 
 
 def run_as_program() -> NoReturn:

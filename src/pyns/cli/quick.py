@@ -1,7 +1,8 @@
-"""The fast path: `pyns run` without importing click.
+"""The fast path: the container verbs without importing click.
 
 Importing click costs ~45 ms here, more than starting the container. So
-for the verbs in pyns.cli.quickspec this module parses argv itself, with
+for the verbs in pyns.cli.quickspec (run and the container lifecycle
+verbs) this module parses argv itself, with
 click's parsing rules, from a table generated out of the click commands
 (pyns.cli.quickgen writes it; a test regenerates it and compares). It
 handles the plain cases only: any option whose type, callback or shape it
@@ -13,7 +14,7 @@ accepts, click produces the same parameters.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any
 
 from pyns.cli.quickspec import COMMANDS, GROUP
 
@@ -75,17 +76,22 @@ def _short_cluster(table: dict[str, Any], arg: str, rest: list[str], params: Par
 
 
 def parse_options(table: dict[str, Any], args: list[str]) -> tuple[Params, list[str]]:
-    """Options up to the first positional (click's allow_interspersed_args
-    False) or `--`; returns what they set and the args left."""
+    """Options, up to `--` and, unless the command takes options between
+    its arguments (click's allow_interspersed_args), up to the first
+    positional; returns what they set and the positionals in order."""
     params: Params = {}
     rest = list(args)
+    positionals: list[str] = []
     while rest:
         arg = rest[0]
         if arg == "--":
             rest.pop(0)
             break
         if arg[:1] != "-" or len(arg) == 1:
-            break
+            if not table["interspersed"]:
+                break
+            positionals.append(rest.pop(0))
+            continue
         rest.pop(0)
         name, eq, value = arg.partition("=")
         if len(name) > 2 and name in table["options"]:  # a long option: --rm, --name=x, --net x
@@ -94,7 +100,7 @@ def parse_options(table: dict[str, Any], args: list[str]) -> tuple[Params, list[
             raise Decline()
         else:  # click reads any other -x... as a cluster of short options
             _short_cluster(table, arg, rest, params)
-    return params, rest
+    return params, positionals + rest
 
 
 def _with_defaults(table: dict[str, Any], params: Params) -> Params:
@@ -109,11 +115,11 @@ def _with_defaults(table: dict[str, Any], params: Params) -> Params:
 def parse_command(table: dict[str, Any], args: list[str]) -> Params:
     """One command's parameters as click would set them; Decline otherwise."""
     params, rest = parse_options(table, args)
-    for name, nargs in table["arguments"]:
+    for name, nargs, required in table["arguments"]:
+        if required and not rest:
+            raise Decline()
         if nargs == 1:
-            if not rest:
-                raise Decline()
-            params[name] = rest.pop(0)
+            params[name] = rest.pop(0) if rest else None
         else:
             params[name], rest = tuple(rest), []
     if rest:
@@ -140,4 +146,10 @@ def _run(obj: Params, p: Params) -> int:
     return running.run(obj, detach, image, command, o)
 
 
-VERBS: dict[str, Callable[[Params, Params], int]] = {"run": _run}
+def call(obj: Params, verb: str, params: Params) -> int:
+    """Run a parsed verb: its click-free body, with the parameters click would pass."""
+    if verb == "run":
+        return _run(obj, params)
+    from pyns.cli import lifecycle
+
+    return getattr(lifecycle, "exec_" if verb == "exec" else verb)(obj, **params)
