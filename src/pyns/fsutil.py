@@ -14,7 +14,10 @@ import json
 import os
 import stat
 from types import TracebackType
-from typing import Any, Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:

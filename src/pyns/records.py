@@ -21,9 +21,12 @@ a record).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 _NO_DEFAULT = object()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from typing import ClassVar
@@ -110,9 +111,14 @@ def test_inheritance_replace_and_as_dict():
         replace(ch, z=1)
 
 
-def test_a_container_start_does_not_import_dataclasses():
-    """The reason records exist: the start path's modules, in a fresh interpreter."""
-    probe = ("import sys\nimport pyns.containers.container, pyns.images.store, pyns.cli.running, pyns.cli.quick\n"
-             "print('dataclasses' in sys.modules, 'click' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+def test_the_start_path_imports_none_of_the_expensive_modules():
+    """The reason records exist, and the CLI's start-up budget: the start
+    path's modules, in a fresh interpreter without site (as bin/pyns runs)."""
+    heavy = ["dataclasses", "click", "typing", "hashlib", "shutil", "tempfile", "subprocess", "secrets", "inspect"]
+    probe = ("import sys\n"
+             "import pyns.containers.container, pyns.containers.launch, pyns.images.store, pyns.runtime.seccomp\n"
+             "import pyns.cli.running, pyns.cli.lifecycle, pyns.cli.quick, pyns.cli.main\n"
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]"

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Iterable
 
 from pyns.errors import PynsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 
 def engine(ctx: Any):  # -> pyns.engine.Engine

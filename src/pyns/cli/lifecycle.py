@@ -14,10 +14,13 @@ import contextlib
 import datetime as dt
 import os
 import sys
-from typing import Any
 
 from pyns.cli.common import engine, fail, for_each, inspect_each, stream_logs
 from pyns.errors import PynsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def start(obj: dict[str, Any], attach: bool, containers: tuple[str, ...]) -> int:

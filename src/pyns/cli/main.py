@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, NoReturn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Callable, NoReturn
 
 
 def exit_with(call: Callable[[], object]) -> NoReturn:

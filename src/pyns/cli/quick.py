@@ -14,11 +14,14 @@ accepts, click produces the same parameters.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyns.cli.quickspec import COMMANDS, GROUP
 
-Params = dict[str, Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+    Params = dict[str, Any]
 
 
 class Decline(Exception):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from pyns.cli.common import engine, fail, stream_logs
 from pyns.errors import PynsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def ensure_image(eng: Any, image: str, o: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ key, and so on. The result is stored verbatim in config.json and shown by
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Mapping
 
 from pyns import options
 from pyns.containers import networking
@@ -16,6 +16,9 @@ from pyns.errors import InvalidArgument
 from pyns.runtime import capabilities, defaults
 from pyns.runtime.cgroups import Resources
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 
 def _as_list(cmd: str | Iterable[str] | None) -> list[str] | None:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
-from typing import Any, Iterator
 
 from pyns.containers import logs as logs_mod
 from pyns.containers.manager import ContainerManager
 from pyns.errors import ContainerError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 class Container:

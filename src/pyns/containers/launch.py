@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable
 
 from pyns import options, records
 from pyns.containers import mounts as mounts_mod
@@ -26,6 +25,10 @@ from pyns.runtime.cgroups import Cgroup, detect
 from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
 from pyns.runtime.spec import CgroupJoin, Mount, Process, Root, Spec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 
 ATTACH_SOCKET = "attach.sock"  # in the container's directory, served by its monitor

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Callable, Iterator
 
 from pyns.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 
 @record

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal as signal_mod
 import time
-from typing import Any, Callable
 
 from pyns import options
 from pyns.containers import config as config_mod
@@ -26,6 +25,10 @@ from pyns.runtime.monitor import start_detached
 from pyns.runtime.plan import build_plan
 from pyns.runtime.spec import Process, Root, Spec
 from pyns.runtime.cgroups import detect
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 DEFAULT_STOP_TIMEOUT = 10
 

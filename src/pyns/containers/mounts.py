@@ -8,12 +8,15 @@ destination first so that nested targets stack correctly.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
 
 from pyns import options
 from pyns.errors import InvalidArgument
 from pyns.records import record
 from pyns.runtime.spec import Mount
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 
 @record

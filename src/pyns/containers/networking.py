@@ -9,11 +9,14 @@ network layer and back.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
 
 from pyns import options
 from pyns.errors import InvalidArgument
 from pyns.options.ports import PortBinding
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 SPECIAL_MODES = ("none", "host")
 

@@ -7,10 +7,13 @@ supervisor) and /proc say what happened since. Reading never writes, so
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pyns import formatting
 from pyns.runtime import procs
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -18,10 +18,13 @@ lock, so concurrent ``create``s cannot both win it.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
 
 from pyns import fsutil
 from pyns.errors import AmbiguousId, ContainerNotFound, NameConflict
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def _reap(path: str) -> None:

@@ -8,11 +8,14 @@ so mounts that need namespaces it does not own are replaced by binds).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyns.runtime import defaults
 from pyns.runtime.idmap import IdMap
 from pyns.runtime.spec import Mount
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def remapped_layers(root: str, record: dict[str, Any], layers: list[str]) -> tuple[IdMap | None, list[str], list[str]]:

@@ -6,7 +6,10 @@ images through :meth:`ImageStore.create_image`.
 """
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 __all__ = ["Image", "ImageStore", "ImageUser", "Layer", "LayerStore", "Reference", "parse"]
 

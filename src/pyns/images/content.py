@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import io
 import os
-from typing import BinaryIO
 
 from pyns.errors import LayerError, NotFound
 from pyns.images import digest as dg
 from pyns.fsutil import sweep_temp
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _CHUNK = 1 << 20
 

@@ -8,9 +8,12 @@ store method funnels its digest arguments through :func:`split`.
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
 
 from pyns.errors import InvalidArgument, LayerError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 ALGORITHM = "sha256"
 _HEX_RE = re.compile(r"[a-f0-9]{64}")

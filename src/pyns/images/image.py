@@ -7,10 +7,13 @@ snapshots: re-``get`` an image to see later tag changes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pyns.formatting import parse_rfc3339
 from pyns.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True, eq=False)

@@ -15,7 +15,6 @@ import errno
 import os
 from datetime import datetime, timezone
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from pyns.errors import LayerError, NotFound
 from pyns.images import digest as dg
@@ -25,7 +24,9 @@ from pyns.formatting import parse_rfc3339, rfc3339_nano
 from pyns.images.links import LayerLinks
 from pyns.records import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
 if TYPE_CHECKING:
+    from typing import Any, BinaryIO
     from pyns.images.content import BlobWriter, ContentStore
 
 METADATA = "layer.json"
@@ -203,7 +204,7 @@ class LayerStore:
         else:
             with self.content.writer() as blob:
                 head = _Head(_Tee(stream, blob))
-                pending = self.unpack(cast(BinaryIO, head), diff_id)
+                pending = self.unpack(head, diff_id)  # type: ignore[arg-type]
                 try:
                     drain(head)
                     digest = blob.commit()

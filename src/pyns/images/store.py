@@ -25,7 +25,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
 
 from pyns.errors import AmbiguousId, ImageNotFound, InvalidArgument, LayerError, NotFound
 from pyns.images import digest as dg
@@ -37,6 +36,10 @@ from pyns.images.reference import Reference, parse, parse_tagged
 from pyns.images.refindex import RefIndex, refs_of
 from pyns.images.removal import ImageUser, plan_removal
 from pyns.formatting import parse_rfc3339, rfc3339_nano
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 ImageUsers = Callable[[str], Iterable[ImageUser]]
 _HEX_PREFIX_RE = re.compile(r"[a-f0-9]{1,64}")

@@ -8,9 +8,10 @@ in as text or through a callback).
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
 if TYPE_CHECKING:
+    from typing import Any
     from pyns.options.cpus import parse_cpus
     from pyns.options.envfile import merge_image_env, parse_env, parse_env_file, replace_or_append_env
     from pyns.options.labels import parse_key_value, parse_label

@@ -6,9 +6,12 @@ name (with or without the ``CAP_`` prefix, ``ALL`` for every one).
 """
 from __future__ import annotations
 
-from typing import Iterable
 
 from pyns.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 # Kernel numbering (include/uapi/linux/capability.h).
 CAPABILITIES: dict[str, int] = {

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import grp
 import pwd
-from typing import Any, Callable
 
 from pyns.errors import InvalidArgument
 from pyns.records import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 SUBUID, SUBGID = "/etc/subuid", "/etc/subgid"
 DEFAULT_USER = "pyns-remap"

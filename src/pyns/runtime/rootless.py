@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import TYPE_CHECKING
 
 from pyns.errors import InvalidArgument, PynsError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
 if TYPE_CHECKING:
     from pyns.runtime import idmap
 

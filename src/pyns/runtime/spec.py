@@ -7,10 +7,10 @@ cgroup files the child joins, the monitor's log and exit files).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from pyns.records import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
 if TYPE_CHECKING:
     from pyns.runtime.idmap import IdMap
 

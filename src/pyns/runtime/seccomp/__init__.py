@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from pyns.errors import InvalidArgument, PynsError
 from pyns.runtime.seccomp import cache
 from pyns.runtime.seccomp.context import Host
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
 if TYPE_CHECKING:
     from pyns.runtime.seccomp.libseccomp import Library
     from pyns.runtime.seccomp.profile import Profile

@@ -22,10 +22,13 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from typing import Any
 
 from pyns.fsutil import atomic_write
 from pyns.runtime.seccomp.context import Host, normalize_cap
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see pyns/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 2  # bump when what a key means, or the file layout, changes
 MAGIC = b"pyns-seccomp-bpf\n"

@@ -1,14 +1,15 @@
 """What a profile's includes/excludes are evaluated against: arch, kernel, capability names.
 
-Kept apart from the profile model (and free of dataclasses) because the
-cache key is built from it on every container start, and a start that
-hits the cache should import nothing heavier than this.
+Kept apart from the profile model because the cache key is built from it
+on every container start, and a start that hits the cache should import
+nothing heavier than this.
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
+
+from pyns.records import record
 
 # uname -m -> the arch names docker's includes/excludes use (moby's "native" names).
 _MACHINE_ARCH = {
@@ -26,7 +27,8 @@ _SCMP_ARCH = {
 }
 
 
-class Host(NamedTuple):
+@record(frozen=True)
+class Host:
     """The machine side of includes/excludes."""
 
     arch: str  # docker's name: amd64, arm64, x86, ...
