@@ -2,10 +2,10 @@
 
 Importing click costs ~45 ms here, more than starting the container. So
 for the verbs in pyns.cli.quickspec (run and the container lifecycle
-verbs) this module parses argv itself, with
-click's parsing rules, from a table generated out of the click commands
-(pyns.cli.quickgen writes it; a test regenerates it and compares). It
-handles the plain cases only: any option whose type, callback or shape it
+verbs) this module parses argv itself, with click's parsing rules, from
+tables generated out of the click commands (pyns.cli.quickgen writes
+them; a test regenerates them and compares). It handles the plain cases
+only: any option whose type, callback or shape it
 does not model, --help, --version, a bad value, an unknown option or a
 missing argument makes parse() return None, and click then parses argv
 and reports what is wrong. A test checks that for every argv this parser
