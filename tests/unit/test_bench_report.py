@@ -212,3 +212,21 @@ def test_favordynmods_is_read_from_the_cgroup_mounts(tmp_path):
     assert not cgroup_favors_dynmods(str(off))
     assert cgroup_favors_dynmods(str(on))
     assert not cgroup_favors_dynmods(str(tmp_path / "missing"))
+
+
+def test_throughput_contenders_take_turns_by_block_after_their_warmups():
+    from pyns.bench.throughput import run_batches
+
+    order: list[str] = []
+
+    class Runner:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def run(self) -> None:
+            order.append(self.name)
+
+    batches = run_batches([Runner("a"), Runner("b")], count=5, warmup=1, block=2)
+    assert order == ["a", "b"] + ["a"] * 2 + ["b"] * 2 + ["b"] * 2 + ["a"] * 2 + ["a", "b"]
+    assert {n: len(b.each_ms) for n, b in batches.items()} == {"a": 5, "b": 5}
+    assert list(batches) == ["a", "b"] and all(b.wall_ms >= sum(b.each_ms) for b in batches.values())

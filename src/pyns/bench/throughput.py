@@ -4,9 +4,12 @@ Start-up measures one container in isolation; throughput asks what an
 engine sustains when containers come one right after another, as a CI job
 or a batch of short tasks sees it: each run also pays for the teardown the
 previous one left to the kernel (namespace and cgroup release, deferred
-frees). So each contender runs its whole batch back to back, after its own
-warm-up, rather than taking turns per container as in start-up (turns
-would bill one contender for another's leftovers).
+frees). So each contender runs its containers back to back in blocks of
+BLOCK, after its own warm-up, rather than taking turns per container as in
+start-up (turns would bill one contender for another's leftovers). The
+contenders take turns block by block, in a rotating order, so that a
+machine whose speed drifts during the run (a shared VM) slows them alike;
+one container in BLOCK follows another contender's.
 
 pyns runs ``engine.containers.run(image, argv, remove=True)`` in this
 process; runc and crun run ``RUNTIME run`` on an OCI bundle of the same
@@ -25,6 +28,8 @@ from pyns.records import field, record
 
 #: Issue 6's target: pyns sustains at least FACTOR times PEER's containers per second.
 TARGET_PEER, TARGET_FACTOR = "crun", 2.0
+#: Containers a contender runs back to back before the next one takes its turn.
+BLOCK = 25
 
 
 @record
@@ -78,24 +83,33 @@ class LibraryRunner:
         pass
 
 
-def run_batch(runner: Any, count: int, warmup: int) -> Batch:
-    """warmup uncounted runs, then count runs back to back."""
-    for _ in range(warmup):
-        runner.run()
-    each, wall = time_each(lambda _: runner.run(), range(count))
-    return Batch(each, wall)
+def run_batches(runners: list[Any], count: int, warmup: int, block: int = BLOCK) -> dict[str, Batch]:
+    """Each runner's warm-up, then count runs each, in blocks taken in turns;
+    a batch's wall time is the sum of its blocks'."""
+    for runner in runners:
+        for _ in range(warmup):
+            runner.run()
+    batches = {r.name: Batch([], 0.0) for r in runners}
+    done = 0
+    while done < count:
+        n = min(block, count - done)
+        k = (done // block) % len(runners)
+        for runner in runners[k:] + runners[:k]:
+            each, wall = time_each(lambda _: runner.run(), range(n))
+            batches[runner.name].each_ms.extend(each)
+            batches[runner.name].wall_ms += wall
+        done += n
+    return {r.name: batches[r.name] for r in runners}
 
 
 def run_throughput(ws: Workspace, opts: ThroughputOptions) -> ThroughputResult:
     """Run every contender's batch in ws: pyns first, then the peers in the order given."""
     opts.check()
     runners: list[Any] = []
-    batches: dict[str, Batch] = {}
     try:
         runners.append(LibraryRunner(ws, opts))
         skipped = peers_mod.add_peers(runners, ws, opts.compare, list(opts.command), opts.network)
-        for runner in runners:
-            batches[runner.name] = run_batch(runner, opts.count, opts.warmup)
+        batches = run_batches(runners, opts.count, opts.warmup)
     finally:
         for r in runners:
             r.close()
