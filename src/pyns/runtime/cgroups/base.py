@@ -287,6 +287,13 @@ class CgroupDriver(ABC):
         except OSError as exc:
             raise cgroup_error(f"write {value!r} to", path, exc) from exc
 
+    def _write_each(self, path: str, values: list[str]) -> None:
+        """Write several rules to one file (each in its own write(2))."""
+        try:
+            self.fs.write_each(path, values)
+        except OSError as exc:
+            raise cgroup_error(f"write {len(values)} rules to", path, exc) from exc
+
 
 def _mkdir_exist_ok(mkdir: Callable[[str], None], path: str) -> None:
     try:

@@ -143,6 +143,10 @@ class FakeCgroupFs(CgroupFs):
             return "".join(f"{p}\n" for p in live)
         return text
 
+    def write_each(self, path: str, values: list[str]) -> None:
+        for value in values:
+            self.write(path, value)
+
     def write(self, path: str, value: str) -> None:
         name = os.path.basename(path)
         d = os.path.dirname(path)

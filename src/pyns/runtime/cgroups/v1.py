@@ -183,8 +183,7 @@ class V1Driver(CgroupDriver):
         if r.devices_default and "devices" in self.mounts:
             d = self._leaf("devices", name)
             self._write(os.path.join(d, "devices.deny"), "a")
-            for rule in DEFAULT_DEVICE_RULES:
-                self._write(os.path.join(d, "devices.allow"), rule)
+            self._write_each(os.path.join(d, "devices.allow"), list(DEFAULT_DEVICE_RULES))
 
     def _init_cpuset(self, name: str, r: Resources) -> None:
         """Fill empty cpus/mems from the top down, then apply the requested sets.
