@@ -41,10 +41,7 @@ class CgroupFs:
         """
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
         try:
-            data = value.encode()
-            written = os.write(fd, data)
-            if written != len(data):
-                raise OSError(errno_mod.EIO, f"short write ({written} of {len(data)} bytes)", path)
+            _write_whole(fd, value, path)
         finally:
             os.close(fd)
 
@@ -57,10 +54,7 @@ class CgroupFs:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
         try:
             for value in values:
-                data = value.encode()
-                written = os.write(fd, data)
-                if written != len(data):
-                    raise OSError(errno_mod.EIO, f"short write ({written} of {len(data)} bytes)", path)
+                _write_whole(fd, value, path)
         finally:
             os.close(fd)
 
@@ -87,6 +81,14 @@ class CgroupFs:
                 return [e.path for e in it if e.is_dir(follow_symlinks=False)]
         except FileNotFoundError:
             return []
+
+
+def _write_whole(fd: int, value: str, path: str) -> None:
+    """One write(2) of value; cgroupfs takes it whole or not at all."""
+    data = value.encode()
+    written = os.write(fd, data)
+    if written != len(data):
+        raise OSError(errno_mod.EIO, f"short write ({written} of {len(data)} bytes)", path)
 
 
 def cgroup_error(action: str, path: str, exc: OSError) -> CgroupError:
