@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -125,12 +126,22 @@ def test_ps_format_json_and_template(root, busybox):
     pyns_cli("rm", "fmt")
 
 
+def _logs_become(c, want: bytes, timeout: float = 10) -> bytes:
+    """The container's log once it reads ``want`` (or whatever it says at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while (got := c.logs()) != want and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return got
+
+
 def test_library_container_api(engine, busybox):
     c = engine.containers.run(busybox, ["sh", "-c", "echo one; sleep 30"], detach=True, name="lib")
     assert engine.containers.get("lib") == c and c.status == "running"
     assert [x.name for x in engine.containers.list()] == ["lib"]
+    assert _logs_become(c, b"one\n") == b"one\n"  # started is not yet echoed: wait before stopping it
     c.restart(timeout=0)
     assert c.status == "running"
+    assert _logs_become(c, b"one\none\n") == b"one\none\n"
     c.kill()
     assert c.wait(timeout=10)["StatusCode"] == 137
     assert c.logs() == b"one\none\n"
