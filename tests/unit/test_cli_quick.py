@@ -39,6 +39,7 @@ def test_committed_tables_match_the_click_commands():
     ["run", "-e=x", "img"],
     ["run", "--init", "--pull", "never", "img"],
     ["run", "--net", "host", "img", "a"],
+    ["create", "--name", "c", "img", "a"],
     ["rm", "a", "-f", "b"],
     ["ps", "-aq", "--no-trunc"],
     ["stop", "-t", "3", "x"],
@@ -56,7 +57,7 @@ def test_plain_argvs_take_the_fast_path_and_match_click(argv):
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["--help"], ["--version"], ["images"], ["create", "img"], ["run"], ["rm"], ["exec", "c"], ["ps", "x"],
+    [], ["--help"], ["--version"], ["images"], ["create"], ["run"], ["rm"], ["exec", "c"], ["ps", "x"],
     ["port"], ["export", "-o", "f", "c"], ["inspect", "--type", "volume", "x"], ["run", "--help"], ["run", "--bogus", "img"],
     ["run", "--rm=1", "img"], ["run", "--pull", "MISSING", "img"], ["run", "-c", "x", "img"],
     ["run", "--env-file", "f", "img"], ["run", "--name"], ["--root"], ["--", "run", "img"],

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from pyns.cli import lifecycle, running
-from pyns.cli.common import engine
 
 
 def _run_options(f):  # noqa: ANN001 - click decorator stack
@@ -72,17 +71,17 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
 @_run_options
 @click.pass_context
-def run(ctx: click.Context, detach: bool, image: str, command: tuple[str, ...], **o: Any) -> None:
+def run(ctx: click.Context, **kw: Any) -> None:
     """Create and run a new container from an image."""
-    ctx.exit(running.run(ctx.find_root().obj, detach, image, command, o))
+    ctx.exit(running.run(ctx.find_root().obj, **kw))
 
 
 @click.command(context_settings=RUN_CONTEXT)
 @_run_options
 @click.pass_context
-def create(ctx: click.Context, image: str, command: tuple[str, ...], **o: Any) -> None:
+def create(ctx: click.Context, **kw: Any) -> None:
     """Create a new container."""
-    click.echo(running.create(engine(ctx), image, command, o).id)
+    ctx.exit(running.create(ctx.find_root().obj, **kw))
 
 
 @click.command()

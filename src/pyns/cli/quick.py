@@ -1,8 +1,7 @@
 """The fast path: the container verbs without importing click.
 
 Importing click costs ~45 ms here, more than starting the container. So
-for the verbs in pyns.cli.quickspec (run and the container lifecycle
-verbs) this module parses argv itself, with click's parsing rules, from
+for the verbs in pyns.cli.quickspec (every container verb) this module parses argv itself, with click's parsing rules, from
 tables generated out of the click commands (pyns.cli.quickgen writes
 them; a test regenerates them and compares). It handles the plain cases
 only: any option whose type, callback or shape it
@@ -141,18 +140,11 @@ def parse(argv: list[str]) -> tuple[Params, str, Params] | None:
         return None
 
 
-def _run(obj: Params, p: Params) -> int:
-    from pyns.cli import running
-
-    o = dict(p)
-    detach, image, command = o.pop("detach"), o.pop("image"), o.pop("command")
-    return running.run(obj, detach, image, command, o)
-
-
 def call(obj: Params, verb: str, params: Params) -> int:
     """Run a parsed verb: its click-free body, with the parameters click would pass."""
-    if verb == "run":
-        return _run(obj, params)
-    from pyns.cli import lifecycle
+    if verb in ("run", "create"):
+        from pyns.cli import running as bodies
+    else:
+        from pyns.cli import lifecycle as bodies
 
-    return getattr(lifecycle, "exec_" if verb == "exec" else verb)(obj, **params)
+    return getattr(bodies, "exec_" if verb == "exec" else verb)(obj, **params)

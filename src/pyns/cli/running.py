@@ -89,17 +89,22 @@ def create_kwargs(o: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-def create(eng: Any, image: str, command: tuple[str, ...], o: dict[str, Any]) -> Any:
-    """`pyns create`: the new container (printing its id is the caller's)."""
+def _new_container(eng: Any, image: str, command: tuple[str, ...], o: dict[str, Any]) -> Any:
     kw = create_kwargs(o)
     ensure_image(eng, image, o)
     return eng.containers.create(image, list(command) or None, **kw)
 
 
-def run(obj: dict[str, Any], detach: bool, image: str, command: tuple[str, ...], o: dict[str, Any]) -> int:
+def create(obj: dict[str, Any], image: str, command: tuple[str, ...], **o: Any) -> int:
+    """`pyns create`: prints the new container's id."""
+    print(_new_container(engine(obj), image, command, o).id, flush=True)
+    return 0
+
+
+def run(obj: dict[str, Any], detach: bool, image: str, command: tuple[str, ...], **o: Any) -> int:
     """`pyns run`: the exit code docker's CLI would return."""
     eng = engine(obj)
-    c = create(eng, image, command, o)
+    c = _new_container(eng, image, command, o)
     if detach:
         try:
             c.start()
