@@ -12,7 +12,7 @@ PIP = $(PYTHON) -m pip
 # a Python installed under /root.
 APT_PACKAGES = busybox-static procps runc crun docker-registry skopeo umoci iptables nftables iproute2 libseccomp2 \
 	uidmap python3-cffi python3-click
-PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "zstandard>=0.21" "isal>=1.6" pytest hypothesis
+PY_BUILD_DEPS = "setuptools>=61" wheel "cffi>=1.15" "click>=8.1" "zstandard>=0.21" "isal>=1.6" pytest hypothesis pytest-timeout
 
 .PHONY: all deps install dev test unit demo bench clean
 

@@ -7,9 +7,11 @@ root, no cgroup under the parent, no process started from the root.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -19,6 +21,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+
+# .ci/run's watchdog sends SIGUSR1 to a suite that has run too long: every thread's stack goes to the
+# file it names (pytest's capture owns stderr's descriptor while a test runs).
+if os.environ.get("PYNS_TEST_STACKS"):
+    faulthandler.register(signal.SIGUSR1, file=open(os.environ["PYNS_TEST_STACKS"], "a"), all_threads=True)
 
 REPO = Path(__file__).resolve().parent.parent
 IS_ROOT = os.geteuid() == 0
@@ -94,13 +101,14 @@ def free_subnet(pool: str = "", prefixlen: int = 24) -> str:
         taken = nl.routes()
     finally:
         nl.close()
-    while True:
+    for _ in range(10_000):  # a host route over the whole pool must fail the test, not spin forever
         if pool:
             net = random.choice(list(ipaddress.IPv4Network(pool).subnets(new_prefix=prefixlen)))
         else:
             net = ipaddress.IPv4Network(f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
         if not any(net.overlaps(t) for t in taken):
             return str(net)
+    raise RuntimeError(f"no free /{prefixlen} in {pool or '10.100-250.x'}: host routes cover it all")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -124,3 +124,17 @@ def test_the_pyns_launcher_starts_python_without_site(tmp_path):
     installed.write_text(text)
     out = subprocess.run([str(installed)], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["1", "True"], out.stderr
+
+
+def test_the_fast_exit_runs_thread_hooks_then_waits_for_threads(tmp_path):
+    """run_as_program's exit wakes an executor's idle workers (threading's exit
+    hooks) and waits for a non-daemon thread before the process ends."""
+    src = str(Path(quick.__file__).resolve().parents[2])
+    probe = ("import sys, threading, time\nfrom concurrent.futures import ThreadPoolExecutor\n"
+             "pool = ThreadPoolExecutor(2)\npool.submit(time.sleep, 0.1)\n"
+             "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done', flush=True))).start()\n"
+             "sys.argv = ['pyns', '--version']\nfrom pyns.cli.main import run_as_program\nrun_as_program()\n")
+    out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": src},
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[1:] == ["thread done"]

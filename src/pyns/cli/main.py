@@ -51,8 +51,9 @@ def run_as_program() -> NoReturn:
 
     Freeing every module and object at exit costs a short-lived CLI ~13 ms,
     as much as a container's whole start. What of it matters runs first,
-    in the interpreter's own order: waiting for non-daemon threads (the
-    container-directory reaper), atexit callbacks, flushing stdout/stderr.
+    in the interpreter's own order: threading's exit hooks and waiting for
+    non-daemon threads (the container-directory reaper), atexit callbacks,
+    flushing stdout/stderr.
     Only for the `pyns` process itself: a caller of main() keeps its
     interpreter.
     """
@@ -64,11 +65,11 @@ def run_as_program() -> NoReturn:
         print(code, file=sys.stderr)
     code = 0 if code is None else code if isinstance(code, int) else 1
     if "threading" in sys.modules:
-        import threading
-
-        for t in threading.enumerate():
-            if t is not threading.current_thread() and not t.daemon:
-                t.join()
+        # What the interpreter's own exit runs first: threading's exit hooks
+        # (concurrent.futures wakes its idle workers there), then a join of
+        # every non-daemon thread. A bare join would wait forever on a pool
+        # worker whose executor was never shut down.
+        sys.modules["threading"]._shutdown()
     import atexit
 
     atexit._run_exitfuncs()
