@@ -13,7 +13,7 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Sources of the library proper; *_main.c are the executables' entry points.
-LIB_SOURCES = ["error.c", "plan.c", "rootfs.c", "identity.c", "spawn.c", "logfmt.c", "supervise.c", "fdpass.c", "userns.c", "rootless.c"]
+LIB_SOURCES = ["error.c", "plan.c", "rootfs.c", "identity.c", "spawn.c", "logfmt.c", "supervise.c", "fdpass.c", "userns.c", "rootless.c", "untar.c"]
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE", "-fno-strict-aliasing"]
 
 ffibuilder = FFI()

@@ -90,3 +90,24 @@ int pyns_pause_spawn(const char *exe, int *release_fd, struct pyns_error *err);
 /* setns(2) for Python 3.11, which has no os.setns. */
 int pyns_setns(int fd, int nstype, struct pyns_error *err);
 
+
+/* Layer extraction (untar.c): feed the plain tar stream in chunks; files
+ * are created under dest as they arrive. feed returns 1 once the
+ * end-of-archive block was read (later bytes are ignored), 0 for more.
+ * finish checks the stream ended on an entry boundary and restores
+ * directory times. Errors are LayerError-worthy messages in err->msg. */
+#define PYNS_UNTAR_SAME_OWNER 1     /* restore uid/gid (root) */
+#define PYNS_UNTAR_USER_XATTR 2     /* opaque dirs as user.overlay.opaque (rootless) */
+
+struct pyns_untar_result {
+    long long size;          /* bytes of regular-file content */
+    long long entries;
+    int warnings;            /* xattrs skipped (reserved or unsupported) */
+    char warning[256];       /* the last of them */
+};
+
+struct pyns_untar;
+struct pyns_untar *pyns_untar_new(const char *dest, int flags, struct pyns_error *err);
+int pyns_untar_feed(struct pyns_untar *u, const unsigned char *buf, size_t len, struct pyns_error *err);
+int pyns_untar_finish(struct pyns_untar *u, struct pyns_untar_result *res, struct pyns_error *err);
+void pyns_untar_free(struct pyns_untar *u);
