@@ -10,7 +10,7 @@ into five gzip layers, written as an OCI layout and pushed with skopeo to
 Debian's docker-registry on a loopback port. Then, per run, from a cold
 start:
 
-* ``pyns pull -q`` into a fresh PYNS_ROOT: download, verify, decompress,
+* ``pyns pull -q`` (the installed command) into a fresh PYNS_ROOT: download, verify, decompress,
   unpack every layer (what ``docker pull`` does);
 * ``skopeo copy docker://... dir:`` into a fresh directory: download and
   verify only, nothing is decompressed or unpacked;
@@ -197,15 +197,17 @@ def main() -> None:
             subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
                             f"oci:{layout}:bench", f"docker://{ref}"], check=True)
             import pyns
+            from pyns.bench.startup import cli_command
 
             env = {**os.environ, "PYTHONPATH": str(Path(pyns.__file__).resolve().parents[1]),
                    "PYNS_CONFIG": str(scratch / "config")}
+            pyns_cmd = cli_command()  # the installed `pyns`, as a user runs it
             print(f"destination: {dest} ({_fs_type(dest)})")
             for run in range(args.runs):
                 root = scratch / f"root{run}"
                 env["PYNS_ROOT"] = str(root)
                 results["pyns pull"].append(
-                    measure([sys.executable, "-m", "pyns.cli.main", "pull", "-q", ref], env))
+                    measure([*pyns_cmd, "pull", "-q", ref], env))
                 shutil.rmtree(root)
                 dest = scratch / f"dir{run}"
                 results["skopeo copy (dir:)"].append(measure(

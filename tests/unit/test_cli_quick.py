@@ -48,6 +48,8 @@ def test_committed_tables_match_the_click_commands():
     ["logs", "-n", "5", "c"],
     ["top", "c", "-o", "pid"],
     ["inspect", "-f", "{{.Id}}", "a", "b"],
+    ["pull", "-q", "127.0.0.1:5000/img"],
+    ["pull", "--platform", "linux/arm64/v8", "img"],
 ])
 def test_plain_argvs_take_the_fast_path_and_match_click(argv):
     parsed = quick.parse(argv)

@@ -1,7 +1,7 @@
 """Pull/push progress rendering: docker's plain lines, and in-place bars on a terminal."""
 from __future__ import annotations
 
-from pyns.cli.images import ProgressPrinter
+from pyns.cli.pulling import ProgressPrinter
 from pyns.images.progress import ProgressEvent, Reporter
 
 

@@ -7,74 +7,9 @@ from typing import Any
 
 import click
 
+from pyns.cli import pulling
 from pyns.cli.common import engine, for_each, inspect_each
-
-
-class ProgressPrinter:
-    """Renders pull/push progress events like the docker CLI.
-
-    On a terminal each layer keeps one line that is rewritten in place
-    (status and a progress bar); otherwise every status change is one plain
-    line (``<id>: Pull complete``) and byte counts are skipped. Usable as
-    the ``progress`` callback of ``engine.images.pull``/``push``.
-    """
-
-    BAR_WIDTH = 50
-
-    def __init__(self, err: bool = False, tty: bool | None = None) -> None:
-        self.err = err
-        stream = sys.stderr if err else sys.stdout
-        self.tty = stream.isatty() if tty is None else tty
-        self._lines: list[str] = []
-
-    def __call__(self, event: Any) -> None:
-        if not self.tty:
-            if not event.is_progress:
-                click.echo(f"{event.id}: {event.status}" if event.id else event.status, err=self.err)
-            return
-        text = f"{event.id}: {event.status}" if event.id else event.status
-        if event.is_progress:
-            text += " " + self.bar(event.current, event.total)
-        if not event.id or event.id not in self._lines:
-            if event.id:
-                self._lines.append(event.id)
-            else:
-                self._lines = []
-            click.echo(text, err=self.err)
-            return
-        up = len(self._lines) - self._lines.index(event.id)
-        click.echo(f"\x1b[{up}A\x1b[2K\r{text}\x1b[{up}B\r", nl=False, err=self.err, color=True)
-
-    @classmethod
-    def bar(cls, current: int, total: int | None) -> str:
-        """``[=====>      ]  1.2MB/3.4MB`` (docker's jsonmessage progress)."""
-        from pyns.formatting import human_size
-
-        if not total:
-            return f"{human_size(current):>8}"
-        filled = min(cls.BAR_WIDTH, int(current * cls.BAR_WIDTH / total))
-        arrow = ">" if filled < cls.BAR_WIDTH else ""
-        bar = "=" * filled + arrow + " " * (cls.BAR_WIDTH - filled - len(arrow))
-        return f"[{bar}] {human_size(current):>8}/{human_size(total)}"
-
-
-def pull_missing(eng: Any, image: str, platform: str | None = None) -> None:
-    """What `run`/`create` do for an image that is not here: pull it, reporting on stderr like docker."""
-    from pyns.errors import ImageNotFound
-    from pyns.images.reference import parse
-
-    try:
-        eng.image_store.get(image)
-        return
-    except ImageNotFound:
-        pass
-    bare = image.removeprefix("sha256:")
-    if len(bare) == 64 and all(c in "0123456789abcdef" for c in bare):
-        raise ImageNotFound(f"No such image: {image}")  # an id is never pulled
-    ref = parse(image)
-    click.echo(f"Unable to find image '{ref.with_default_tag().familiar()}' locally", err=True)
-    result = eng.images.pull_result(image, platform=platform, progress=ProgressPrinter(err=True))
-    click.echo(result.status(ref), err=True)
+from pyns.cli.pulling import ProgressPrinter
 
 
 @click.command()
@@ -82,17 +17,9 @@ def pull_missing(eng: Any, image: str, platform: str | None = None) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
 @click.argument("name", metavar="NAME[:TAG|@DIGEST]")
 @click.pass_context
-def pull(ctx: click.Context, platform: str | None, quiet: bool, name: str) -> None:
+def pull(ctx: click.Context, **kw: Any) -> None:
     """Download an image from a registry."""
-    from pyns.images.reference import parse
-
-    ref = parse(name)
-    if ref.tag is None and ref.digest is None and not quiet:
-        click.echo("Using default tag: latest")
-    result = engine(ctx).images.pull_result(name, platform=platform, progress=None if quiet else ProgressPrinter())
-    if not quiet:
-        click.echo(result.status(ref))
-    click.echo(ref.with_default_tag().string())
+    ctx.exit(pulling.pull(ctx.find_root().obj, **kw))
 
 
 @click.command()

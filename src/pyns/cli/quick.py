@@ -1,7 +1,7 @@
 """The fast path: the container verbs without importing click.
 
 Importing click costs ~45 ms here, more than starting the container. So
-for the verbs in pyns.cli.quickspec (every container verb) this module parses argv itself, with click's parsing rules, from
+for the verbs in pyns.cli.quickspec (every container verb, and pull) this module parses argv itself, with click's parsing rules, from
 tables generated out of the click commands (pyns.cli.quickgen writes
 them; a test regenerates them and compares). It handles the plain cases
 only: any option whose type, callback or shape it
@@ -144,6 +144,8 @@ def call(obj: Params, verb: str, params: Params) -> int:
     """Run a parsed verb: its click-free body, with the parameters click would pass."""
     if verb in ("run", "create"):
         from pyns.cli import running as bodies
+    elif verb == "pull":
+        from pyns.cli import pulling as bodies
     else:
         from pyns.cli import lifecycle as bodies
 

@@ -87,12 +87,16 @@ def table(cmd: click.Command, name: str) -> dict[str, Any]:
 
 def render() -> str:
     """The text of quickspec.py."""
-    from pyns.cli import containers
+    from pyns.cli import containers, images
     from pyns.cli.group import COMMANDS, cli
 
     group = click.Group()
-    containers.register(group)  # the container verbs: their bodies are click-free (running.py, lifecycle.py)
-    commands = {verb: table(group.commands[verb], verb) for verb, module in COMMANDS.items() if module == "containers"}
+    containers.register(group)
+    images.register(group)
+    # the verbs whose bodies are click-free: every container verb (running.py,
+    # lifecycle.py) and pull (pulling.py); see quick.call
+    fast = [verb for verb, module in COMMANDS.items() if module == "containers" or verb == "pull"]
+    commands = {verb: table(group.commands[verb], verb) for verb in fast}
     body = (f"GROUP = {pprint.pformat(table(cli, 'pyns'), width=110, sort_dicts=False)}\n\n"
             f"COMMANDS = {pprint.pformat(commands, width=110, sort_dicts=False)}\n")
     return HEADER + "\n" + body

@@ -22,7 +22,7 @@ def ensure_image(eng: Any, image: str, o: dict[str, Any]) -> None:
     """--pull: missing (docker's default) pulls an image that is not here, always pulls, never doesn't."""
     if o["pull_policy"] == "missing" and eng.image_store.exists(image):
         return  # the common case, without loading the registry client
-    from pyns.cli.images import ProgressPrinter, pull_missing
+    from pyns.cli.pulling import ProgressPrinter, pull_missing
 
     if o["pull_policy"] == "always":
         from pyns.images.reference import parse

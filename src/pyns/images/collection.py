@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import urllib.request
 from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 
 from pyns import formatting
@@ -149,6 +148,8 @@ class ImageCollection:
         if hasattr(source, "read"):
             img = self.store.import_tarball(source, repository, changes, message)  # type: ignore[arg-type]
         elif isinstance(source, str) and source.startswith(("http://", "https://")):
+            import urllib.request  # only for `import URL`: ~15 ms of imports (email, ssl) otherwise
+
             with urllib.request.urlopen(source, timeout=60) as resp:  # noqa: S310 - user-given URL
                 img = self.store.import_tarball(resp, repository, changes, message)
         elif isinstance(source, str):

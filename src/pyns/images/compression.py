@@ -105,6 +105,11 @@ class _GzipStream:
             n -= len(piece)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
+    def read1(self, n: int = _OUT_CHUNK) -> bytes:
+        """What one inflate call gives, up to ``n`` bytes (b"" at the end): no
+        joining pieces into full reads for a reader that takes any size."""
+        return self._next(n)
+
     def _next(self, n: int) -> bytes:
         while not self._done:
             if self._zlib.eof:

@@ -110,7 +110,14 @@ class HashingReader:
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
-        data = self._stream.read(n)
+        return self._seen(self._stream.read(n))
+
+    def read1(self, n: int) -> bytes:
+        """Up to ``n`` bytes, as the stream's own read1 gives them (read where it has none)."""
+        read1 = getattr(self._stream, "read1", None)
+        return self._seen(read1(n) if read1 is not None else self._stream.read(n))
+
+    def _seen(self, data: bytes) -> bytes:
         if data:
             self._hash.update(data)
             self.size += len(data)

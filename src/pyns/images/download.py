@@ -93,28 +93,33 @@ class LayerDownloader:
 
     def _once(self, job: LayerJob) -> PendingLayer:
         desc = job.descriptor
-        with self.client.open_blob(self.repo, desc.digest) as resp, \
-                self.content.writer(desc.digest, desc.size) as blob:
+        with self.client.open_blob(self.repo, desc.digest) as resp:
             watched = _Watched(resp, job, self.report)
             verifying = dg.VerifyingReader(watched, desc.digest, desc.size)  # type: ignore[arg-type]
-            raw = _Tee(verifying, blob)  # type: ignore[arg-type]
-            try:
-                pending = self.layers.unpack(raw, job.diff_id)  # type: ignore[arg-type]
-            except LayerError as e:
-                raise _explain(e, raw, verifying) from None
-            try:
-                drain(raw)
-                if not verifying.verified:
-                    verifying.verify()
-                self.report("Verifying Checksum", job.short)
-                blob.commit()
-            except BaseException as e:
-                self.layers.discard(pending)
-                if isinstance(e, LayerError):
-                    raise LayerError(f"filesystem layer verification failed for digest {desc.digest}: {e}") from None
-                raise
+            with self.content.writer(desc.digest, desc.size, verified_by=verifying) as blob:
+                pending = self._unpack(_Tee(verifying, blob), verifying, blob, job)
         compression = mt.layer_compression(desc.media_type)
         pending.blobs.append(LayerBlob(desc.digest, desc.size, compression, (job.source,)))
+        return pending
+
+    def _unpack(self, raw: Any, verifying: dg.VerifyingReader, blob: Any, job: LayerJob) -> PendingLayer:
+        """Unpack the layer while its blob is kept; commit the blob once both digests are right."""
+        try:
+            pending = self.layers.unpack(raw, job.diff_id)
+        except LayerError as e:
+            raise _explain(e, raw, verifying) from None
+        try:
+            drain(raw)
+            if not verifying.verified:
+                verifying.verify()
+            self.report("Verifying Checksum", job.short)
+            blob.commit()
+        except BaseException as e:
+            self.layers.discard(pending)
+            if isinstance(e, LayerError):
+                raise LayerError(f"filesystem layer verification failed for digest {job.descriptor.digest}: {e}"
+                                 ) from None
+            raise
         return pending
 
 

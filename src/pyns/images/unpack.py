@@ -90,8 +90,9 @@ def unpack(stream: BinaryIO, dest: str, same_owner: bool | None = None) -> Unpac
         raise LayerError(_message(err))
     try:
         try:
+            read = getattr(stream, "read1", stream.read)  # the parser takes chunks of any size
             while True:
-                chunk = stream.read(_CHUNK)
+                chunk = read(_CHUNK)
                 if not chunk:
                     break
                 done = lib.pyns_untar_feed(untar, ffi.from_buffer(chunk), len(chunk), err)

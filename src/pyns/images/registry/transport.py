@@ -117,6 +117,7 @@ class Transport:
         self.timeout = timeout
         self._idle: dict[tuple[str, str, bool], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
+        self._contexts: dict[bool, ssl.SSLContext] = {}  # verify -> TLS context
 
     # -- connections -----------------------------------------------------------
 
@@ -128,12 +129,24 @@ class Transport:
         parts = urllib.parse.urlsplit(f"//{netloc}")
         host, port = parts.hostname or "", parts.port
         if scheme == "https":
-            ctx = ssl.create_default_context()
-            if not verify:
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls(verify),
+                                               blocksize=_BLOCK)
+        return http.client.HTTPConnection(host, port, timeout=self.timeout, blocksize=_BLOCK)
+
+    def _tls(self, verify: bool) -> ssl.SSLContext:
+        """One TLS context per kind, made on first use. Loading the system CA
+        store costs ~45 ms, so a context that verifies nothing (an insecure
+        registry, tried over https first as docker does) does not load it."""
+        ctx = self._contexts.get(verify)
+        if ctx is None:
+            if verify:
+                ctx = ssl.create_default_context()
+            else:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=ctx, blocksize=_BLOCK)
-        return http.client.HTTPConnection(host, port, timeout=self.timeout, blocksize=_BLOCK)
+            self._contexts[verify] = ctx
+        return ctx
 
     def _releaser(self, key: tuple[str, str, bool], conn: http.client.HTTPConnection) -> Any:
         def release(reusable: bool) -> None:
