@@ -48,8 +48,10 @@ def _archive(entries: list[tuple[tarfile.TarInfo, bytes]], fmt: int, **kw) -> by
     return buf.getvalue()
 
 
-def _snapshot(root: str) -> dict[str, tuple]:
-    """Every path under root: kind, mode, mtime, owner and content or link target."""
+def _snapshot(root: str, dir_times: bool = True) -> dict[str, tuple]:
+    """Every path under root: kind, mode, mtime, owner and content or link target. Without
+    dir_times, directories' mtimes are left out: those the archive does not name get the time
+    their last child was made."""
     out = {}
     for dirpath, dirs, files in os.walk(root):
         for name in dirs + files:
@@ -63,7 +65,8 @@ def _snapshot(root: str) -> dict[str, tuple]:
             else:
                 with open(path, "rb") as f:
                     body = ("file", f.read(), st_.st_nlink)
-            out[rel] = (body, stat.S_IMODE(st_.st_mode), int(st_.st_mtime), st_.st_uid if os.geteuid() == 0 else 0)
+            mtime = int(st_.st_mtime) if dir_times or body[0] != "dir" else None
+            out[rel] = (body, stat.S_IMODE(st_.st_mode), mtime, st_.st_uid if os.geteuid() == 0 else 0)
     return out
 
 
@@ -146,7 +149,7 @@ def test_any_split_of_the_stream_gives_the_same_tree(tmp_path_factory, sizes, fm
     whole, parts = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("parts")
     unpack(io.BytesIO(archive), str(whole))
     unpack(_Chunked(archive, sizes), str(parts))  # type: ignore[arg-type]
-    assert _snapshot(str(parts)) == _snapshot(str(whole))
+    assert _snapshot(str(parts), dir_times=False) == _snapshot(str(whole), dir_times=False)
 
 
 @settings(max_examples=150, deadline=None)
