@@ -852,15 +852,17 @@ static int header(struct pyns_untar *u, struct pyns_error *err)
         type = '5';  /* V7: a directory is a regular entry named "dir/" */
     char link[PATH_BUF];
     snprintf(link, sizeof link, "%.*s", (int)bounded_len(h + 157, 100), (const char *)h + 157);
-    if (u->long_name)
-        snprintf(name, sizeof name, "%s", u->long_name);
-    if (u->long_link)
-        snprintf(link, sizeof link, "%s", u->long_link);
     const char *s;
-    if ((s = pax_string(u, "path")))
-        snprintf(name, sizeof name, "%s", s);
-    if ((s = pax_string(u, "linkpath")))
-        snprintf(link, sizeof link, "%s", s);
+    if ((s = pax_string(u, "path")) || (s = u->long_name)) {
+        if (strlen(s) >= sizeof name)  /* longer than any path the kernel takes */
+            return fail(err, ENAMETOOLONG, "%.200s...: file name too long%s%s", s, NULL, NULL);
+        memcpy(name, s, strlen(s) + 1);
+    }
+    if ((s = pax_string(u, "linkpath")) || (s = u->long_link)) {
+        if (strlen(s) >= sizeof link)
+            return fail(err, ENAMETOOLONG, "%.200s...: link target too long%s%s", s, NULL, NULL);
+        memcpy(link, s, strlen(s) + 1);
+    }
     if (type == '5') {
         size_t n = strlen(name);
         while (n > 1 && name[n - 1] == '/')

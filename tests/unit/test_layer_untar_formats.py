@@ -169,3 +169,10 @@ def test_corrupted_archives_fail_cleanly_and_stay_inside(tmp_path_factory, flips
     except LayerError:
         pass
     assert os.listdir(base) == ["dest"]
+
+
+def test_names_longer_than_any_path_are_refused(tmp_path) -> None:
+    info, data = _info("x" * 9000, data=b"1")
+    with pytest.raises(LayerError, match="file name too long"):
+        unpack(io.BytesIO(_archive([(info, data)], tarfile.PAX_FORMAT)), str(tmp_path))
+    assert os.listdir(tmp_path) == []
