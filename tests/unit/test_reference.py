@@ -1,11 +1,15 @@
 """Reference parsing must match docker's normalisation exactly."""
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyns.errors import InvalidArgument
+from pyns.images import reference
 from pyns.images.reference import Reference, parse, parse_strict, parse_tagged
 
 HEX = "a" * 64
@@ -177,3 +181,37 @@ def test_uppercase_paths_rejected(path: str) -> None:
     last[-1] = last[-1].upper()
     with pytest.raises(InvalidArgument, match="must be lowercase"):
         parse("example.com/" + "/".join(last))
+
+
+# -- the hand-written scanners against the grammar's regular expressions ----------------
+
+_ORACLE = re.compile(reference.REFERENCE_PATTERN, re.ASCII)
+_NAME_ORACLE = re.compile(reference.NAME_PATTERN, re.ASCII)
+_TAG_ORACLE = re.compile(reference.TAG_PATTERN, re.ASCII)
+_NEAR_MISSES = st.text(alphabet="aZ09._-_:/@[]+fé ", max_size=24)
+
+
+def _oracle(s: str):
+    m = _ORACLE.fullmatch(s)
+    if m is None:
+        return None
+    nm = _NAME_ORACLE.fullmatch(m.group(1))
+    return m.group(1), m.group(2), m.group(3), nm.group(1)
+
+
+@given(st.one_of(references(), _NEAR_MISSES,
+                 st.builds("".join, st.lists(st.one_of(references(), _NEAR_MISSES), max_size=3))))
+@settings(max_examples=int(os.environ.get('PYNS_HYPOTHESIS_EXAMPLES', '400')), deadline=None)
+def test_scanners_agree_with_the_grammar(text: str) -> None:
+    assert reference._match(text) == _oracle(text)
+    assert reference._is_tag(text) == bool(_TAG_ORACLE.fullmatch(text))
+
+
+@pytest.mark.parametrize("text", [
+    "a", "a:b", "a/b:c", "localhost:5000", "localhost:5000/x", "[::1]:5000/x", "[::1]/x", "[::1]:5000",
+    "[]/x", "[:::]/x:1", "a-/b", "-a/b", "A/b", "a__b", "a___b", "a--b", "a.-b", "a:1/b:c", "a/b:c/d",
+    "x@sha256:" + "a" * 64, "x@a+b.c_d-e:" + "0" * 32, "x@1a:" + "0" * 32, "x@a+:" + "0" * 32,
+    "x:" + "t" * 128, "x:" + "t" * 129, "x:.t", "x:_t", "x@sha256:" + "a" * 31, "a@b@sha256:" + "a" * 64,
+])
+def test_scanners_agree_on_edge_cases(text: str) -> None:
+    assert reference._match(text) == _oracle(text)
