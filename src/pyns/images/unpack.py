@@ -85,7 +85,7 @@ def unpack(stream: BinaryIO, dest: str, same_owner: bool | None = None) -> Unpac
     flags = (lib.PYNS_UNTAR_SAME_OWNER if same_owner else 0) | \
         (lib.PYNS_UNTAR_USER_XATTR if rootless.active() else 0)
     err = ffi.new("struct pyns_error *")
-    untar = lib.pyns_untar_new(os.path.abspath(dest).encode(), flags, err)
+    untar = lib.pyns_untar_new(os.fsencode(os.path.abspath(dest)), flags, err)
     if untar == ffi.NULL:
         raise LayerError(_message(err))
     try:
