@@ -123,7 +123,7 @@ static int fail(struct pyns_error *err, int errnum, const char *fmt, const char 
 static int fail_os(struct pyns_untar *u, struct pyns_error *err)
 {
     int e = errno;
-    return fail(err, e, "%s: %s%s", u->name, strerror(e), NULL);
+    return fail(err, e, "%.300s: %s%s", u->name, strerror(e), NULL);
 }
 
 static void warn(struct pyns_untar *u, const char *what, const char *detail)
@@ -384,7 +384,8 @@ static int pax_decimal(const char *s, int scale_digits, long long *out)
     return 0;
 }
 
-/* Lexically clean name into rel ("" for the root); -1 if it climbs out. */
+/* Lexically clean name into rel ("" for the root); -1 if it climbs out, -2
+ * if the result would not fit in size bytes. */
 static int clean_name(const char *name, char *rel, size_t size)
 {
     const char *parts[PATH_BUF / 2];
@@ -409,14 +410,14 @@ static int clean_name(const char *name, char *rel, size_t size)
             continue;
         }
         if (n == sizeof lens / sizeof lens[0])
-            return -1;
+            return -2;
         parts[n] = start;
         lens[n++] = len;
     }
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
         if (out + lens[i] + 2 > size)
-            return -1;
+            return -2;
         if (i)
             rel[out++] = '/';
         memcpy(rel + out, parts[i], lens[i]);
@@ -494,11 +495,11 @@ static int walk_parents(struct pyns_untar *u, const char *rel, const char *entry
         struct stat st;
         if (lstat(out, &st) < 0) {
             if (errno != ENOENT)
-                return fail(err, errno, "%s: %s%s", entry, strerror(errno), NULL);
+                return fail(err, errno, "%.300s: %s%s", entry, strerror(errno), NULL);
             if (!create)
                 return fail(err, 0, "%s: %s does not exist in the layer%s", entry, prefix, NULL);
             if (mkdir(out, 0755) < 0 || chmod(out, 0755) < 0)
-                return fail(err, errno, "%s: %s%s", entry, strerror(errno), NULL);
+                return fail(err, errno, "%.300s: %s%s", entry, strerror(errno), NULL);
         } else if (S_ISLNK(st.st_mode)) {
             return fail(err, 0, "%s: parent %s is a symlink%s", entry, prefix, NULL);
         } else if (!S_ISDIR(st.st_mode)) {
@@ -631,7 +632,10 @@ static int whiteout(struct pyns_untar *u, const char *base, struct pyns_error *e
 static int hardlink(struct pyns_untar *u, const char *link, struct pyns_error *err)
 {
     char target_rel[PATH_BUF], target[PATH_BUF];
-    if (clean_name(link, target_rel, sizeof target_rel) < 0)
+    int rc = clean_name(link, target_rel, PATH_BUF - u->dest_len - 1);
+    if (rc == -2)
+        return fail(err, ENAMETOOLONG, "%s: hardlink target too long%s%s", u->name, NULL, NULL);
+    if (rc < 0)
         return fail(err, 0, "%s: hardlink target %s escapes the layer root%s", u->name, link, NULL);
     if (!*target_rel)
         return fail(err, 0, "%s: hardlink to the layer root%s%s", u->name, NULL, NULL);
@@ -659,7 +663,11 @@ static int entry(struct pyns_untar *u, char type, const char *link, struct pyns_
         u->st = u->size ? S_SKIP : S_PAD;
         u->remaining = u->size;
     }
-    if (clean_name(u->name, u->rel, sizeof u->rel) < 0)
+    /* rel is bounded so that dest "/" rel always fits a path buffer: no join is ever cut short */
+    int rc = clean_name(u->name, u->rel, PATH_BUF - u->dest_len - 1);
+    if (rc == -2)
+        return fail(err, ENAMETOOLONG, "%.200s...: file name too long%s%s", u->name, NULL, NULL);
+    if (rc < 0)
         return fail(err, 0, "%s: path escapes the layer root%s%s", u->name, NULL, NULL);
     u->entries++;
     if (!*u->rel) {
@@ -921,12 +929,13 @@ struct pyns_untar *pyns_untar_new(const char *dest, int flags, struct pyns_error
         pyns_err_set(err, "untar", ENOMEM, "out of memory", NULL);
         return NULL;
     }
-    if (strlen(dest) + 2 > sizeof u->dest) {
+    if (strlen(dest) + 64 > sizeof u->dest) {  /* room for names below it */
         free(u);
         pyns_err_set(err, "untar", ENAMETOOLONG, "destination path too long: ", dest);
         return NULL;
     }
     snprintf(u->dest, sizeof u->dest, "%s", dest);
+    u->dest_len = strlen(u->dest);
     u->flags = flags;
     u->fd = -1;
     u->st = S_HEADER;

@@ -176,3 +176,13 @@ def test_names_longer_than_any_path_are_refused(tmp_path) -> None:
     with pytest.raises(LayerError, match="file name too long"):
         unpack(io.BytesIO(_archive([(info, data)], tarfile.PAX_FORMAT)), str(tmp_path))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_path_too_long_under_the_destination_is_refused_not_cut(tmp_path) -> None:
+    """dest + name past the path buffer: an error, never a shortened path (which could name a parent)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "keep").write_bytes(b"k")
+    name = "a/" + "/".join(["d" * 200] * 40)  # ~8 KiB
+    with pytest.raises(LayerError, match="(?i)file name too long"):  # ours, or the kernel's past PATH_MAX
+        unpack(io.BytesIO(_archive([_info(name, data=b"x")], tarfile.PAX_FORMAT)), str(tmp_path))
+    assert (tmp_path / "a" / "keep").read_bytes() == b"k"
