@@ -90,17 +90,16 @@ def _is_domain(s: str) -> bool:
     """(dns-name | [ipv6]) [:port]"""
     if s.startswith("["):
         end = s.find("]")
-        host_ok = end > 1 and all(c in _HEX or c == ":" for c in s[1:end])
-        host, rest = s[:end + 1], s[end + 1:] if end > 0 else ""
-        if not host_ok:
+        if end < 2 or not all(c in _HEX or c == ":" for c in s[1:end]):
             return False
-        if not rest:
+        colon, port = s[end + 1:end + 2], s[end + 2:]
+        if not colon:
             return True
-        return rest[0] == ":" and len(rest) > 1 and all(c in _DIGITS for c in rest[1:])
-    host, colon, port = s.partition(":")
-    if colon and not (port and all(c in _DIGITS for c in port)):
-        return False
-    return all(_is_domain_component(p) for p in host.split("."))
+    else:
+        host, colon, port = s.partition(":")
+        if not all(_is_domain_component(p) for p in host.split(".")):
+            return False
+    return not colon or (colon == ":" and bool(port) and all(c in _DIGITS for c in port))
 
 
 def _is_tag(s: str) -> bool:
