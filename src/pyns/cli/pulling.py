@@ -69,8 +69,9 @@ def pull_missing(eng: Any, image: str, platform: str | None = None) -> None:
         return
     except ImageNotFound:
         pass
-    bare = image.removeprefix("sha256:")
-    if len(bare) == 64 and all(c in "0123456789abcdef" for c in bare):
+    from pyns.images.digest import is_hex_id
+
+    if is_hex_id(image.removeprefix("sha256:")):
         raise ImageNotFound(f"No such image: {image}")  # an id is never pulled
     ref = parse(image)
     print(f"Unable to find image '{ref.with_default_tag().familiar()}' locally", file=sys.stderr, flush=True)

@@ -1,11 +1,11 @@
 """The fast path: the container verbs without importing click.
 
 Importing click costs ~45 ms here, more than starting the container. So
-for the verbs in pyns.cli.quickspec (every container verb, and pull) this module parses argv itself, with click's parsing rules, from
-tables generated out of the click commands (pyns.cli.quickgen writes
-them; a test regenerates them and compares). It handles the plain cases
-only: any option whose type, callback or shape it
-does not model, --help, --version, a bad value, an unknown option or a
+for the verbs in pyns.cli.quickspec (every container verb, and pull) this
+module parses argv itself, with click's parsing rules, from tables
+generated out of the click commands (pyns.cli.quickgen writes them; a test
+regenerates them and compares). It handles the plain cases only: any
+option whose type, callback or shape it does not model, --help, --version, a bad value, an unknown option or a
 missing argument makes parse() return None, and click then parses argv
 and reports what is wrong. A test checks that for every argv this parser
 accepts, click produces the same parameters.
@@ -140,13 +140,13 @@ def parse(argv: list[str]) -> tuple[Params, str, Params] | None:
         return None
 
 
+# Where the click-free bodies live: pyns.cli.<module>, a function named after
+# the verb. The container verbs not listed are in lifecycle.py; pull is the
+# one fast verb that is not a container verb (quickgen reads this too).
+BODIES = {"run": "running", "create": "running", "pull": "pulling"}
+
+
 def call(obj: Params, verb: str, params: Params) -> int:
     """Run a parsed verb: its click-free body, with the parameters click would pass."""
-    if verb in ("run", "create"):
-        from pyns.cli import running as bodies
-    elif verb == "pull":
-        from pyns.cli import pulling as bodies
-    else:
-        from pyns.cli import lifecycle as bodies
-
+    bodies = __import__(f"pyns.cli.{BODIES.get(verb, 'lifecycle')}", fromlist=["_"])
     return getattr(bodies, "exec_" if verb == "exec" else verb)(obj, **params)

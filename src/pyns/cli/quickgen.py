@@ -89,13 +89,13 @@ def render() -> str:
     """The text of quickspec.py."""
     from pyns.cli import containers, images
     from pyns.cli.group import COMMANDS, cli
+    from pyns.cli.quick import BODIES
 
     group = click.Group()
     containers.register(group)
     images.register(group)
-    # the verbs whose bodies are click-free: every container verb (running.py,
-    # lifecycle.py) and pull (pulling.py); see quick.call
-    fast = [verb for verb, module in COMMANDS.items() if module == "containers" or verb == "pull"]
+    # the verbs with click-free bodies: every container verb, and those quick.BODIES places elsewhere
+    fast = [verb for verb, module in COMMANDS.items() if module == "containers" or verb in BODIES]
     commands = {verb: table(group.commands[verb], verb) for verb in fast}
     body = (f"GROUP = {pprint.pformat(table(cli, 'pyns'), width=110, sort_dicts=False)}\n\n"
             f"COMMANDS = {pprint.pformat(commands, width=110, sort_dicts=False)}\n")

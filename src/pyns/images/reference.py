@@ -55,9 +55,7 @@ NAME_PATTERN = rf"(?:({_DOMAIN})/)?({_REMOTE_NAME})"
 TAG_PATTERN = _TAG
 
 _LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_ALNUM_ANY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ") | _LOWER_ALNUM
-_WORD = _ALNUM_ANY | {"_"}
-_HEX = frozenset("0123456789abcdefABCDEF")
+_WORD = dg.ASCII_ALNUM | {"_"}
 _DIGITS = frozenset("0123456789")
 
 
@@ -83,14 +81,14 @@ def _is_remote_name(s: str) -> bool:
 
 
 def _is_domain_component(s: str) -> bool:
-    return bool(s) and all(c in _ALNUM_ANY or c == "-" for c in s) and s[0] != "-" and s[-1] != "-"
+    return bool(s) and all(c in dg.ASCII_ALNUM or c == "-" for c in s) and s[0] != "-" and s[-1] != "-"
 
 
 def _is_domain(s: str) -> bool:
     """(dns-name | [ipv6]) [:port]"""
     if s.startswith("["):
         end = s.find("]")
-        if end < 2 or not all(c in _HEX or c == ":" for c in s[1:end]):
+        if end < 2 or not all(c in dg.HEX_DIGITS or c == ":" for c in s[1:end]):
             return False
         colon, port = s[end + 1:end + 2], s[end + 2:]
         if not colon:
@@ -106,24 +104,6 @@ def _is_tag(s: str) -> bool:
     return 0 < len(s) <= 128 and s[0] in _WORD and all(c in _WORD or c in ".-" for c in s)
 
 
-def _is_digest(s: str) -> bool:
-    """algorithm ":" hex{32,}; algorithm := [A-Za-z][A-Za-z0-9]* ([-_+.][A-Za-z][A-Za-z0-9]*)*"""
-    algorithm, colon, hexpart = s.partition(":")
-    if not colon or len(hexpart) < 32 or not all(c in _HEX for c in hexpart):
-        return False
-    word = ""
-    for c in algorithm + "+":  # a final separator closes the last word
-        if c in "-_+.":
-            if not word or not word[0].isascii() or not word[0].isalpha():
-                return False
-            word = ""
-        elif c in _ALNUM_ANY:
-            word += c
-        else:
-            return False
-    return True
-
-
 def _split_name(name: str) -> tuple[str | None, str] | None:
     """(domain or None, path) as NAME_PATTERN's groups would have them; None if no match."""
     first, slash, rest = name.partition("/")
@@ -135,7 +115,7 @@ def _split_name(name: str) -> tuple[str | None, str] | None:
 def _match(s: str) -> tuple[str, str | None, str | None, str | None] | None:
     """(name, tag, digest, domain) as REFERENCE_PATTERN's fullmatch would give; None if none."""
     name_tag, at, digest = s.partition("@")
-    if at and not _is_digest(digest):
+    if at and not dg.is_digest_format(digest):
         return None
     colon = name_tag.rfind(":")
     name, tag = name_tag, None
@@ -147,6 +127,7 @@ def _match(s: str) -> tuple[str, str | None, str | None, str | None] | None:
     if split is None:
         return None
     return name, tag, digest if at else None, split[0]
+
 
 ERR_FORMAT = "invalid reference format"
 ERR_UPPERCASE = "invalid reference format: repository name must be lowercase"
